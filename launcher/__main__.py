@@ -1,0 +1,89 @@
+"""``python -m launcher run [--corpus CSV]``: convert, train if needed, serve, print the URL."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from process_data import ConversionError
+
+from . import paths
+from .build import convert, train
+from .envfile import ensure_env_file, load_env
+from .services import ServiceError, Stack, StackConfig, migrate_django, port_in_use
+
+
+def _ports(env: dict[str, str]) -> dict[str, int]:
+    ports = {}
+    for key, default in (("RASA_PORT", 5005), ("ACTIONS_PORT", 5055), ("DJANGO_PORT", 8000)):
+        try:
+            ports[key] = int(env.get(key, default))
+        except ValueError:
+            raise SystemExit(f"error: {key}={env[key]!r} is not a port number")
+        if port_in_use(ports[key]):
+            raise SystemExit(
+                f"error: port {ports[key]} ({key}) is already in use. Stop what uses it "
+                f"or choose another port: make run {key}=NNNN"
+            )
+    return ports
+
+
+def cmd_build(args: argparse.Namespace) -> Path:
+    convert(Path(args.corpus))
+    return train()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if ensure_env_file(paths.ENV_FILE):
+        print(f"wrote development secrets to {paths.ENV_FILE} (not committed)")
+    env = load_env(paths.ENV_FILE)
+    ports = _ports(env)
+    model = cmd_build(args)
+    migrate_django(env)
+    log_dir = paths.RUN_DIR / "logs"
+    cfg = StackConfig(
+        bot_dir=paths.BOT_DIR, model=model, log_dir=log_dir, env=env,
+        rasa_port=ports["RASA_PORT"], actions_port=ports["ACTIONS_PORT"], django_port=ports["DJANGO_PORT"],
+    )
+    stack = Stack(cfg)
+    print(f"starting the action server, Rasa and Django (logs in {log_dir})…", flush=True)
+    started = time.monotonic()
+    try:
+        stack.start()
+        print(f"\nready in {time.monotonic() - started:.0f} s. Open {cfg.site_url}\nPress Ctrl-C to stop.\n", flush=True)
+        while True:
+            for service in stack.services:
+                if service.proc is not None and service.proc.poll() is not None:
+                    raise ServiceError(f"{service.name} stopped (exit {service.proc.returncode}); log:\n{service.log_tail()}")
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+        return 0
+    except ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m launcher", description="Build and run the demo stack.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, helptext in (("build", "convert the corpus and train if needed"), ("run", "build, then serve")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--corpus", default=str(paths.DEMO_CORPUS), help="CSV corpus (default: the demo corpus)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            cmd_build(args)
+            return 0
+        return cmd_run(args)
+    except (ConversionError, RuntimeError, ServiceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

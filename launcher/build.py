@@ -1,0 +1,82 @@
+"""Convert a corpus into a Rasa project and train it, unless a model of the same inputs exists."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from process_data import convert_csv
+
+from . import paths
+
+GENERATED_DOMAIN = "domain/generated.yml"
+#: Inputs of training, relative to the bot folder: their content decides the fingerprint.
+TRAINING_INPUTS = ("config.yml", "domain", "data")
+
+
+def rasa_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for any Rasa process: no telemetry (no internet here), quiet TensorFlow."""
+    env = dict(os.environ)
+    env.update({"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"})
+    env.update(extra or {})
+    return env
+
+
+def convert(corpus: Path, bot_dir: Path = paths.BOT_DIR, quiet: bool = False) -> None:
+    """Write the generated training data and domain of ``corpus`` into ``bot_dir``."""
+    result = convert_csv(corpus, bot_dir, action_map=bot_dir / "intent_actions.yml", domain_file=GENERATED_DOMAIN)
+    if not quiet:
+        stats = result.data.stats
+        print(f"converted {corpus.name}: {stats['kept']} examples, {stats['intents']} intents")
+        for warning in result.data.warnings:
+            print(f"  warning: {warning}")
+
+
+def fingerprint(bot_dir: Path) -> str:
+    """A hash of everything training reads, by relative path and content."""
+    digest = hashlib.sha256()
+    for name in TRAINING_INPUTS:
+        root = bot_dir / name
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*.yml") if p.is_file())
+        for file in files:
+            digest.update(file.relative_to(bot_dir).as_posix().encode() + b"\0")
+            digest.update(file.read_bytes() + b"\0")
+    return digest.hexdigest()[:20]
+
+
+def train(bot_dir: Path = paths.BOT_DIR, cache: Path = paths.MODEL_CACHE) -> Path:
+    """Return a model trained on ``bot_dir``'s data, training only if none is cached.
+
+    Raises:
+        RuntimeError: ``rasa train`` failed; its output has been shown.
+    """
+    cache.mkdir(parents=True, exist_ok=True)
+    model = cache / f"{fingerprint(bot_dir)}.tar.gz"
+    if model.exists():
+        print(f"model up to date: {model.relative_to(cache.parent.parent) if cache.is_relative_to(paths.REPO) else model}")
+        return model
+    print("training the model (about a minute on 2 cores)…", flush=True)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        cmd = [
+            paths.tool("rasa"), "train", "--config", "config.yml", "--domain", "domain",
+            "--data", "data", "--out", tmp, "--fixed-model-name", "model",
+        ]
+        done = subprocess.run(cmd, cwd=bot_dir, env=rasa_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if done.returncode != 0:
+            sys.stdout.write(done.stdout[-5000:])
+            raise RuntimeError(f"rasa train failed (exit {done.returncode}); see the output above")
+        os.replace(Path(tmp) / "model.tar.gz", model)
+    print(f"trained: {model}")
+    return model
+
+
+def copy_bot_sources(dest: Path) -> Path:
+    """Copy the hand-written parts of the bot into ``dest`` (for tests and experiments)."""
+    ignore = shutil.ignore_patterns("models", ".rasa", "__pycache__", "*.sqlite3", "nlu.yml", "rules.yml", "generated.yml")
+    shutil.copytree(paths.BOT_DIR, dest, ignore=ignore, dirs_exist_ok=True)
+    return dest

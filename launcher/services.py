@@ -1,0 +1,200 @@
+"""Start, watch and stop the action server, the Rasa server and Django.
+
+Each service runs in its own process group with its output in a log file;
+:meth:`Service.wait_ready` polls a health URL (never a fixed sleep).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import paths
+from .build import rasa_env
+
+
+def free_port() -> int:
+    """A TCP port on loopback that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something already listens on ``127.0.0.1:port``."""
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class ServiceError(RuntimeError):
+    """A service did not start or died."""
+
+
+@dataclass
+class Service:
+    """One server process."""
+
+    name: str
+    cmd: list[str]
+    cwd: Path
+    env: dict[str, str]
+    health_url: str
+    log_path: Path
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        """Start the process, its output going to :attr:`log_path`."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            self.cmd, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        log.close()
+
+    def log_tail(self, chars: int = 3000) -> str:
+        """The end of the service's log, for error messages."""
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")[-chars:]
+        except FileNotFoundError:
+            return ""
+
+    def healthy(self) -> bool:
+        """Whether the health URL answers 200 now."""
+        try:
+            with urllib.request.urlopen(self.health_url, timeout=2) as resp:
+                return resp.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        """Block until the health URL answers, the process dies, or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise ServiceError(
+                    f"{self.name} exited with code {self.proc.returncode} before it was ready; "
+                    f"log {self.log_path}:\n{self.log_tail()}"
+                )
+            if self.healthy():
+                return
+            time.sleep(0.25)
+        raise ServiceError(f"{self.name} was not ready after {timeout:.0f} s; log {self.log_path}:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the process group: SIGTERM, then SIGKILL after ``timeout``."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.proc.wait(wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+@dataclass
+class StackConfig:
+    """Everything needed to start the three services."""
+
+    bot_dir: Path
+    model: Path
+    log_dir: Path
+    env: dict[str, str]
+    rasa_port: int
+    actions_port: int
+    django_port: int
+    host: str = "127.0.0.1"
+
+    @property
+    def site_url(self) -> str:
+        return f"http://localhost:{self.django_port}/"
+
+
+def make_services(cfg: StackConfig) -> list[Service]:
+    """The action server, Rasa and Django, in start order."""
+    actions_url = f"http://{cfg.host}:{cfg.actions_port}"
+    rasa_url = f"http://{cfg.host}:{cfg.rasa_port}"
+    site_origins = [f"http://localhost:{cfg.django_port}", f"http://127.0.0.1:{cfg.django_port}"]
+    env = rasa_env(cfg.env)
+    env.setdefault("RASA_TRACKER_DB", str(cfg.bot_dir / "tracker.sqlite3"))
+    env["ACTION_SERVER_URL"] = f"{actions_url}/webhook"
+    env.setdefault("RASA_SOCKET_URL", f"http://localhost:{cfg.rasa_port}")
+    env.setdefault("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
+    actions = Service(
+        "action server",
+        [paths.tool("rasa"), "run", "actions", "--actions", "actions", "--port", str(cfg.actions_port)],
+        cfg.bot_dir, env, f"{actions_url}/health", cfg.log_dir / "actions.log",
+    )
+    cors: list[str] = []
+    for origin in site_origins:
+        cors += ["--cors", origin]
+    rasa = Service(
+        "Rasa server",
+        [
+            paths.tool("rasa"), "run", "--model", str(cfg.model), "--endpoints", "endpoints.yml",
+            "--credentials", "credentials.yml", "--interface", cfg.host, "--port", str(cfg.rasa_port), *cors,
+        ],
+        cfg.bot_dir, env, f"{rasa_url}/webhooks/rest/", cfg.log_dir / "rasa.log",
+    )
+    django = Service(
+        "Django",
+        [paths.tool("python"), "manage.py", "runserver", f"{cfg.host}:{cfg.django_port}", "--noreload"],
+        paths.DJANGO_DIR, env, f"http://{cfg.host}:{cfg.django_port}/healthz", cfg.log_dir / "django.log",
+    )
+    return [actions, rasa, django]
+
+
+class Stack:
+    """The three services, started together and stopped together (a context manager)."""
+
+    def __init__(self, cfg: StackConfig) -> None:
+        self.cfg = cfg
+        self.services = make_services(cfg)
+
+    def __getitem__(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    def start(self, timeout: float = 240.0) -> None:
+        """Start all services and wait until each answers; on failure stop them all."""
+        try:
+            for service in self.services:
+                service.start()
+            for service in self.services:
+                service.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop all services, last started first."""
+        for service in reversed(self.services):
+            service.stop()
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def migrate_django(env: dict[str, str]) -> None:
+    """Create or update Django's database (sessions)."""
+    done = subprocess.run(
+        [paths.tool("python"), "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=paths.DJANGO_DIR, env=rasa_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    if done.returncode != 0:
+        raise ServiceError(f"Django's migrate failed:\n{done.stdout[-3000:]}")

@@ -1,0 +1,5 @@
+"""``python -m process_data``."""
+
+from .cli import main
+
+raise SystemExit(main())
