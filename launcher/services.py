@@ -119,7 +119,7 @@ class StackConfig:
 
     @property
     def site_url(self) -> str:
-        return f"http://localhost:{self.django_port}/"
+        return f"http://{self.host}:{self.django_port}/"
 
 
 def make_services(cfg: StackConfig) -> list[Service]:
@@ -130,7 +130,7 @@ def make_services(cfg: StackConfig) -> list[Service]:
     env = rasa_env(cfg.env)
     env.setdefault("RASA_TRACKER_DB", str(cfg.bot_dir / "tracker.sqlite3"))
     env["ACTION_SERVER_URL"] = f"{actions_url}/webhook"
-    env.setdefault("RASA_SOCKET_URL", f"http://localhost:{cfg.rasa_port}")
+    env.setdefault("RASA_SOCKET_URL", f"http://{cfg.host}:{cfg.rasa_port}")
     env.setdefault("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
     actions = Service(
         "action server",

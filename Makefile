@@ -1,0 +1,69 @@
+# Two commands on a fresh machine:  make run   and   make test
+# Everything else here is what those two need.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+CORPUS    ?= process_data/demo/demo_corpus.csv
+NODE_DIR  := django_app/node_modules
+# Rasa 3.6 needs Python 3.10: on PATH, or under pyenv.
+PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || (command -v pyenv >/dev/null && ls -d "$$(pyenv root)"/versions/3.10.*/bin/python 2>/dev/null | tail -n 1))
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: help run build test test-unit lint system-deps clean distclean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+run: $(VENV)/.installed $(NODE_DIR)/.installed  ## convert the corpus, train if needed, serve, print the URL
+	$(PY) -m launcher run --corpus "$(CORPUS)"
+
+build: $(VENV)/.installed  ## convert the corpus and train if needed, without serving
+	$(PY) -m launcher build --corpus "$(CORPUS)"
+
+test: $(VENV)/.installed $(NODE_DIR)/.installed system-deps  ## the whole suite, as CI runs it
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: $(VENV)/.installed  ## only the fast tests (no servers, no browser)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed  ## ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+$(VENV)/.installed: requirements.txt requirements_rasa.txt
+	@if [ -z "$(PYTHON310)" ]; then \
+	  echo "error: Python 3.10 is needed (Rasa 3.6 supports 3.8-3.10) and none was found."; \
+	  echo "Install it (for example: pyenv install 3.10.13) or run: make PYTHON310=/path/to/python3.10 ..."; \
+	  exit 1; fi
+	@$(PYTHON310) -c 'import sys; assert sys.version_info[:2] == (3, 10), sys.version' \
+	  || { echo "error: $(PYTHON310) is not Python 3.10"; exit 1; }
+	@echo "creating $(VENV) with $(PYTHON310) and installing the locked dependencies (a few minutes, once)…"
+	$(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check pip==24.2
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip check
+	@touch $@
+
+$(NODE_DIR)/.installed: django_app/package.json django_app/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is needed to fetch the chat widget's socket.io client (apt-get install npm)"; exit 1; }
+	cd django_app && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser of its own).
+system-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests…"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	  else echo "note: /usr/bin/chromium is missing, so the browser tests will be skipped (apt-get install chromium)"; fi; \
+	fi
+
+clean:  ## remove run logs, test artifacts and caches (keeps .venv, models and .env)
+	rm -rf .run test-artifacts .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean  ## also remove .venv, node_modules, trained models and generated training data
+	rm -rf $(VENV) $(NODE_DIR) .cache rasa_bot/models rasa_bot/data/nlu.yml rasa_bot/data/rules.yml rasa_bot/domain/generated.yml

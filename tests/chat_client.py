@@ -1,0 +1,60 @@
+"""A real socket.io client that gets its token the way the chat page does."""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass
+
+import requests
+import socketio
+
+
+@dataclass
+class Token:
+    token: str
+    session_id: str
+    expires_at: int
+
+
+def fetch_token(site_url: str, http: requests.Session | None = None) -> Token:
+    """Open the page (session and CSRF cookies), then POST to the token endpoint as widget.js does."""
+    http = http or requests.Session()
+    page = http.get(f"{site_url}/", timeout=10)
+    page.raise_for_status()
+    resp = http.post(
+        f"{site_url}/chat/token",
+        headers={"X-CSRFToken": http.cookies["csrftoken"], "Referer": f"{site_url}/"},
+        timeout=10,
+    )
+    resp.raise_for_status()
+    body = resp.json()
+    return Token(body["token"], body["session_id"], body["expires_at"])
+
+
+class ChatClient:
+    """A socket.io conversation with Rasa: connect with a JWT, join a session, exchange messages."""
+
+    def __init__(self, rasa_url: str) -> None:
+        self.rasa_url = rasa_url
+        self.sio = socketio.Client(reconnection=False)
+        self.replies: queue.Queue[dict] = queue.Queue()
+        self.confirmed: queue.Queue[str] = queue.Queue()
+        self.sio.on("bot_uttered", self.replies.put)
+        self.sio.on("session_confirm", self.confirmed.put)
+
+    def connect(self, token: str | None, session_id: str, timeout: float = 10) -> None:
+        """Connect (raises ``socketio.exceptions.ConnectionError`` if refused) and join ``session_id``."""
+        auth = {"token": token} if token is not None else None
+        self.sio.connect(self.rasa_url, auth=auth, transports=["websocket"], wait_timeout=timeout)
+        self.sio.emit("session_request", {"session_id": session_id})
+        self.confirmed.get(timeout=timeout)
+        self.session_id = session_id
+
+    def ask(self, text: str, timeout: float = 20) -> dict:
+        """Send a message and return the bot's first reply."""
+        self.sio.emit("user_uttered", {"message": text, "session_id": self.session_id})
+        return self.replies.get(timeout=timeout)
+
+    def close(self) -> None:
+        if self.sio.connected:
+            self.sio.disconnect()

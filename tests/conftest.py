@@ -1,0 +1,82 @@
+"""Shared fixtures: a trained demo bot and the real running stack.
+
+The stack fixture starts the real action server, Rasa server and Django on
+free loopback ports with fresh secrets and databases in a temporary folder.
+Models are cached by the fingerprint of their training inputs (in
+``.cache/models``), so a second run does not train again.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from launcher import paths
+from launcher.build import convert, copy_bot_sources, train
+from launcher.services import Stack, StackConfig, free_port, migrate_django
+
+ARTIFACTS = paths.REPO / "test-artifacts"
+
+
+@dataclass
+class RunningStack:
+    """What a test needs to talk to the stack."""
+
+    stack: Stack
+    site_url: str
+    rasa_url: str
+    jwt_secret: str
+    tracker_db: Path
+
+    def log(self, name: str) -> str:
+        return self.stack[name].log_tail(20000)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def demo_bot(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A copy of rasa_bot/ with the demo corpus converted into it, and its trained model."""
+    bot_dir = copy_bot_sources(tmp_path_factory.mktemp("bot"))
+    convert(paths.DEMO_CORPUS, bot_dir, quiet=True)
+    return bot_dir, train(bot_dir)
+
+
+@pytest.fixture(scope="session")
+def running_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """The action server, Rasa and Django, started for real on free ports."""
+    bot_dir, model = demo_bot
+    state = tmp_path_factory.mktemp("state")
+    secret = secrets.token_urlsafe(32)
+    env = {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_HTTPS": "0",
+        "RASA_JWT_SECRET": secret,
+        "DJANGO_DB_PATH": str(state / "django.sqlite3"),
+        "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
+        "ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}",
+    }
+    cfg = StackConfig(
+        bot_dir=bot_dir, model=model, log_dir=state / "logs", env=env,
+        rasa_port=free_port(), actions_port=free_port(), django_port=free_port(),
+    )
+    migrate_django(env)
+    stack = Stack(cfg)
+    stack.start()
+    try:
+        yield RunningStack(
+            stack=stack, site_url=f"http://127.0.0.1:{cfg.django_port}",
+            rasa_url=f"http://127.0.0.1:{cfg.rasa_port}", jwt_secret=secret,
+            tracker_db=state / "tracker.sqlite3",
+        )
+    finally:
+        stack.stop()
