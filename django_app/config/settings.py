@@ -47,7 +47,12 @@ else:
 #: Shared with Rasa's socket.io channel (``jwt_key`` in rasa_bot/credentials.yml).
 RASA_JWT_SECRET = required("RASA_JWT_SECRET")
 #: Lifetime of the tokens handed to the chat widget, in seconds.
-RASA_JWT_LIFETIME = int(env("RASA_JWT_LIFETIME", "900") or 900)
+try:
+    RASA_JWT_LIFETIME = int(env("RASA_JWT_LIFETIME", "900") or 900)
+except ValueError as exc:
+    raise ImproperlyConfigured("RASA_JWT_LIFETIME must be a whole number of seconds") from exc
+if not 30 <= RASA_JWT_LIFETIME <= 900:
+    raise ImproperlyConfigured("RASA_JWT_LIFETIME must be between 30 and 900 seconds (tokens are short-lived)")
 #: Where the visitor's browser reaches Rasa's socket.io endpoint.
 RASA_SOCKET_URL = env("RASA_SOCKET_URL", "http://localhost:5005")
 

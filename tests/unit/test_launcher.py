@@ -1,0 +1,37 @@
+"""The launcher: .env generation and the training fingerprint."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from launcher.build import copy_bot_sources, fingerprint
+from launcher.envfile import ensure_env_file, read_env_file
+
+
+def test_env_file_is_generated_once_with_secrets(tmp_path):
+    path = tmp_path / ".env"
+    assert ensure_env_file(path) is True
+    first = read_env_file(path)
+    assert len(first["DJANGO_SECRET_KEY"]) >= 50 and len(first["RASA_JWT_SECRET"]) >= 50
+    assert first["DJANGO_SECRET_KEY"] != first["RASA_JWT_SECRET"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert ensure_env_file(path) is False
+    assert read_env_file(path) == first  # kept, not regenerated
+
+
+def test_env_file_rejects_malformed_lines(tmp_path):
+    path = tmp_path / ".env"
+    path.write_text("GOOD=1\nthis is not a setting\n")
+    with pytest.raises(ValueError, match=r"\.env:2"):
+        read_env_file(path)
+
+
+def test_fingerprint_follows_training_inputs_only(tmp_path):
+    bot = copy_bot_sources(tmp_path / "bot")
+    before = fingerprint(bot)
+    (bot / "actions" / "extra.py").write_text("# not a training input\n")
+    assert fingerprint(bot) == before
+    (bot / "data" / "custom" / "more.yml").write_text('version: "3.1"\n')
+    assert fingerprint(bot) != before
