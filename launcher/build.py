@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from process_data import convert_csv
+from process_data import ConversionResult, convert_csv
 
 from . import paths
 
@@ -27,7 +27,7 @@ def rasa_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def convert(corpus: Path, bot_dir: Path = paths.BOT_DIR, quiet: bool = False) -> None:
+def convert(corpus: Path, bot_dir: Path = paths.BOT_DIR, quiet: bool = False) -> ConversionResult:
     """Write the generated training data and domain of ``corpus`` into ``bot_dir``."""
     result = convert_csv(corpus, bot_dir, action_map=bot_dir / "intent_actions.yml", domain_file=GENERATED_DOMAIN)
     if not quiet:
@@ -35,6 +35,7 @@ def convert(corpus: Path, bot_dir: Path = paths.BOT_DIR, quiet: bool = False) ->
         print(f"converted {corpus.name}: {stats['kept']} examples, {stats['intents']} intents")
         for warning in result.data.warnings:
             print(f"  warning: {warning}")
+    return result
 
 
 def fingerprint(bot_dir: Path) -> str:
@@ -58,7 +59,7 @@ def train(bot_dir: Path = paths.BOT_DIR, cache: Path = paths.MODEL_CACHE) -> Pat
     cache.mkdir(parents=True, exist_ok=True)
     model = cache / f"{fingerprint(bot_dir)}.tar.gz"
     if model.exists():
-        print(f"model up to date: {model.relative_to(cache.parent.parent) if cache.is_relative_to(paths.REPO) else model}")
+        print(f"model up to date: {model}")
         return model
     print("training the model (about a minute on 2 cores)…", flush=True)
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
