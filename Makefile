@@ -8,8 +8,13 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 CORPUS    ?= process_data/demo/demo_corpus.csv
 NODE_DIR  := django_app/node_modules
-# Rasa 3.6 needs Python 3.10: on PATH, or under pyenv.
-PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || (command -v pyenv >/dev/null && ls -d "$$(pyenv root)"/versions/3.10.*/bin/python 2>/dev/null | tail -n 1))
+# Rasa 3.6 needs Python 3.10: the first candidate that really runs as 3.10
+# (on PATH, pyenv's versions, /usr/local); override with PYTHON310=/path/to/python3.10.
+PY310_CANDIDATES = python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python $$HOME/.pyenv/versions/3.10*/bin/python /usr/local/bin/python3.10
+ifeq ($(origin PYTHON310), undefined)
+PYTHON310 := $(shell for c in $(PY310_CANDIDATES); do \
+  "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 && { command -v "$$c"; break; }; done)
+endif
 export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help run build test test-unit lint system-deps clean distclean
