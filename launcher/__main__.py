@@ -31,20 +31,22 @@ def _ports(env: dict[str, str]) -> dict[str, int]:
 
 
 def cmd_build(args: argparse.Namespace) -> Path:
-    convert(Path(args.corpus))
-    return train()
+    bot_dir = Path(args.bot_dir)
+    convert(Path(args.corpus), bot_dir)
+    return train(bot_dir)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if ensure_env_file(paths.ENV_FILE):
-        print(f"wrote development secrets to {paths.ENV_FILE} (not committed)")
-    env = load_env(paths.ENV_FILE)
+    env_file, state_dir = Path(args.env_file), Path(args.state_dir)
+    if ensure_env_file(env_file):
+        print(f"wrote development secrets to {env_file} (not committed)")
+    env = load_env(env_file)
     ports = _ports(env)
     model = cmd_build(args)
-    migrate_django(env)
-    log_dir = paths.RUN_DIR / "logs"
+    migrate_django(env, state_dir)
+    log_dir = state_dir / "logs"
     cfg = StackConfig(
-        bot_dir=paths.BOT_DIR, model=model, log_dir=log_dir, env=env,
+        bot_dir=Path(args.bot_dir), model=model, log_dir=log_dir, env=env,
         rasa_port=ports["RASA_PORT"], actions_port=ports["ACTIONS_PORT"], django_port=ports["DJANGO_PORT"],
     )
     stack = Stack(cfg)
@@ -74,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, helptext in (("build", "convert the corpus and train if needed"), ("run", "build, then serve")):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--corpus", default=str(paths.DEMO_CORPUS), help="CSV corpus (default: the demo corpus)")
+        p.add_argument("--bot-dir", default=str(paths.BOT_DIR), help="Rasa project to convert into (default: rasa_bot/)")
+        if name == "run":
+            p.add_argument("--env-file", default=str(paths.ENV_FILE), help="settings file, made if missing (default: .env)")
+            p.add_argument("--state-dir", default=str(paths.RUN_DIR), help="logs and SQLite databases (default: .run/)")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":

@@ -128,7 +128,11 @@ def make_services(cfg: StackConfig) -> list[Service]:
     rasa_url = f"http://{cfg.host}:{cfg.rasa_port}"
     site_origins = [f"http://localhost:{cfg.django_port}", f"http://127.0.0.1:{cfg.django_port}"]
     env = rasa_env(cfg.env)
-    env.setdefault("RASA_TRACKER_DB", str(cfg.bot_dir / "tracker.sqlite3"))
+    # Runtime state (conversations, orders, Django's sessions) lives beside the logs unless configured.
+    state = cfg.log_dir.parent
+    env.setdefault("RASA_TRACKER_DB", str(state / "tracker.sqlite3"))
+    env.setdefault("ACTIONS_DATABASE_URL", f"sqlite:///{state / 'orders.sqlite3'}")
+    env.setdefault("DJANGO_DB_PATH", str(state / "django.sqlite3"))
     env["ACTION_SERVER_URL"] = f"{actions_url}/webhook"
     env.setdefault("RASA_SOCKET_URL", f"http://{cfg.host}:{cfg.rasa_port}")
     env.setdefault("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
@@ -190,8 +194,12 @@ class Stack:
         self.stop()
 
 
-def migrate_django(env: dict[str, str]) -> None:
+def migrate_django(env: dict[str, str], state_dir: Path | None = None) -> None:
     """Create or update Django's database (sessions)."""
+    env = dict(env)
+    if state_dir is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        env.setdefault("DJANGO_DB_PATH", str(state_dir / "django.sqlite3"))
     done = subprocess.run(
         [paths.tool("python"), "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=paths.DJANGO_DIR, env=rasa_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

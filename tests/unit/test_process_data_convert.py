@@ -468,7 +468,7 @@ _LABELS = ["greet", "Cancel Order", "track-order", "REFUND!", "faq_1"]
 
 
 @st.composite
-def _rows(draw) -> tuple[str, str, tuple[str, str, int, int] | None]:
+def _rows(draw) -> tuple[str, str, tuple[str, str, int, int] | None, str]:
     text = draw(_TEXTS)
     label = draw(st.sampled_from(_LABELS))
     entity = None
@@ -476,7 +476,8 @@ def _rows(draw) -> tuple[str, str, tuple[str, str, int, int] | None]:
         start = draw(st.integers(0, len(text) - 1))
         end = draw(st.integers(start + 1, len(text)))
         entity = (draw(st.sampled_from(["order_id", "product"])), text[start:end], start, end)
-    return text, label, entity
+    response = draw(st.one_of(st.just(""), st.text(_TEXT_CHARS, max_size=20)))
+    return text, label, entity, response
 
 
 def _rasa_unescapes(content: str) -> bool:
@@ -490,16 +491,16 @@ def test_property_rasa_reads_back_what_was_kept(tmp_path_factory: pytest.TempPat
     folder = tmp_path_factory.mktemp("prop")
     src = write_csv(
         folder / "random.csv",
-        ENTITY_HEADER,
+        [*ENTITY_HEADER, "response"],
         [
-            [text, label, *(("", "", "", "") if ent is None else (ent[0], ent[1], str(ent[2]), str(ent[3])))]
-            for text, label, ent in rows
+            [text, label, *(("", "", "", "") if ent is None else (ent[0], ent[1], str(ent[2]), str(ent[3]))), response]
+            for text, label, ent, response in rows
         ],
     )
 
     # The model of the converter: normalise, drop empties, first occurrence (ignoring case) wins.
-    expected, seen = [], set()
-    for text, label, ent in rows:
+    expected, seen, responses = [], set(), {}
+    for text, label, ent, response in rows:
         ents = () if ent is None else (Entity(ent[2], ent[3], ent[0], ent[1]),)
         norm, norm_ents = normalize(text, ents)
         # Independent checks on the normalised text and entities.
@@ -511,6 +512,8 @@ def test_property_rasa_reads_back_what_was_kept(tmp_path_factory: pytest.TempPat
         if not norm or norm.casefold() in seen:
             continue
         seen.add(norm.casefold())
+        if response.strip():
+            responses.setdefault(safe_name(label), " ".join(response.split()))
         expected.append((norm, safe_name(label), tuple((e.start, e.end, e.value, e.type) for e in norm_ents)))
 
     out = folder / "bot"
@@ -530,6 +533,8 @@ def test_property_rasa_reads_back_what_was_kept(tmp_path_factory: pytest.TempPat
     intents = {intent for _, intent, _ in expected}
     assert intents <= set(domain.intents)
     assert {f"utter_{i}" for i in intents} == set(domain.responses)
+    for intent, response in responses.items():
+        assert domain.responses[f"utter_{intent}"] == [{"text": response}]
     assert {e[3] for _, _, ents in expected for e in ents} == set(domain.entities)
 
 
