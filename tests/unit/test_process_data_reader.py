@@ -22,11 +22,14 @@ def _write(tmp_path: Path, content: str | bytes, name: str = "corpus.csv") -> Pa
     return path
 
 
-def _read(path: Path, columns: Columns = Columns()) -> list[Example]:
+DETECT = Columns()
+
+
+def _read(path: Path, columns: Columns = DETECT) -> list[Example]:
     return list(read_csv(path, columns))
 
 
-def _error(path: Path, columns: Columns = Columns()) -> ConversionError:
+def _error(path: Path, columns: Columns = DETECT) -> ConversionError:
     with pytest.raises(ConversionError) as info:
         _read(path, columns)
     return info.value
@@ -164,8 +167,7 @@ def test_explicit_columns_with_unusual_names(tmp_path: Path) -> None:
 def test_entities_are_read_with_their_offsets(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
-        ENTITY_HEADER + "cancel order 12345 now,cancel_order,order_id,12345,13,18\n"
-        "cancel my order,cancel_order,,,,\n",
+        ENTITY_HEADER + "cancel order 12345 now,cancel_order,order_id,12345,13,18\ncancel my order,cancel_order,,,,\n",
     )
     first, second = _read(path)
     assert first.entities == (Entity(start=13, end=18, type="order_id", value="12345"),)
