@@ -28,7 +28,8 @@ run: $(VENV)/.installed $(NODE_DIR)/.installed  ## convert the corpus, train if 
 build: $(VENV)/.installed  ## convert the corpus and train if needed, without serving
 	$(PY) -m launcher build --corpus "$(CORPUS)"
 
-test: $(VENV)/.installed $(NODE_DIR)/.installed system-deps  ## the whole suite, as CI runs it
+test: $(VENV)/.installed $(NODE_DIR)/.installed system-deps  ## the whole suite, as CI runs it (lint included)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: $(VENV)/.installed  ## only the fast tests (no servers, no browser)

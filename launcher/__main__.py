@@ -21,7 +21,7 @@ def _ports(env: dict[str, str]) -> dict[str, int]:
         try:
             ports[key] = int(env.get(key, default))
         except ValueError:
-            raise SystemExit(f"error: {key}={env[key]!r} is not a port number")
+            raise SystemExit(f"error: {key}={env[key]!r} is not a port number") from None
         if port_in_use(ports[key]):
             raise SystemExit(
                 f"error: port {ports[key]} ({key}) is already in use. Stop what uses it "
@@ -46,19 +46,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     migrate_django(env, state_dir)
     log_dir = state_dir / "logs"
     cfg = StackConfig(
-        bot_dir=Path(args.bot_dir), model=model, log_dir=log_dir, env=env,
-        rasa_port=ports["RASA_PORT"], actions_port=ports["ACTIONS_PORT"], django_port=ports["DJANGO_PORT"],
+        bot_dir=Path(args.bot_dir),
+        model=model,
+        log_dir=log_dir,
+        env=env,
+        rasa_port=ports["RASA_PORT"],
+        actions_port=ports["ACTIONS_PORT"],
+        django_port=ports["DJANGO_PORT"],
     )
     stack = Stack(cfg)
     print(f"starting the action server, Rasa and Django (logs in {log_dir})…", flush=True)
     started = time.monotonic()
     try:
         stack.start()
-        print(f"\nready in {time.monotonic() - started:.0f} s. Open {cfg.site_url}\nPress Ctrl-C to stop.\n", flush=True)
+        print(
+            f"\nready in {time.monotonic() - started:.0f} s. Open {cfg.site_url}\nPress Ctrl-C to stop.\n", flush=True
+        )
         while True:
             for service in stack.services:
                 if service.proc is not None and service.proc.poll() is not None:
-                    raise ServiceError(f"{service.name} stopped (exit {service.proc.returncode}); log:\n{service.log_tail()}")
+                    raise ServiceError(
+                        f"{service.name} stopped (exit {service.proc.returncode}); log:\n{service.log_tail()}"
+                    )
             time.sleep(1)
     except KeyboardInterrupt:
         print("\nstopping…", flush=True)
@@ -76,9 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, helptext in (("build", "convert the corpus and train if needed"), ("run", "build, then serve")):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--corpus", default=str(paths.DEMO_CORPUS), help="CSV corpus (default: the demo corpus)")
-        p.add_argument("--bot-dir", default=str(paths.BOT_DIR), help="Rasa project to convert into (default: rasa_bot/)")
+        p.add_argument(
+            "--bot-dir", default=str(paths.BOT_DIR), help="Rasa project to convert into (default: rasa_bot/)"
+        )
         if name == "run":
-            p.add_argument("--env-file", default=str(paths.ENV_FILE), help="settings file, made if missing (default: .env)")
+            p.add_argument(
+                "--env-file", default=str(paths.ENV_FILE), help="settings file, made if missing (default: .env)"
+            )
             p.add_argument("--state-dir", default=str(paths.RUN_DIR), help="logs and SQLite databases (default: .run/)")
     args = parser.parse_args(argv)
     try:

@@ -64,10 +64,22 @@ def train(bot_dir: Path = paths.BOT_DIR, cache: Path = paths.MODEL_CACHE) -> Pat
     print("training the model (about a minute on 2 cores)…", flush=True)
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
         cmd = [
-            paths.tool("rasa"), "train", "--config", "config.yml", "--domain", "domain",
-            "--data", "data", "--out", tmp, "--fixed-model-name", "model",
+            paths.tool("rasa"),
+            "train",
+            "--config",
+            "config.yml",
+            "--domain",
+            "domain",
+            "--data",
+            "data",
+            "--out",
+            tmp,
+            "--fixed-model-name",
+            "model",
         ]
-        done = subprocess.run(cmd, cwd=bot_dir, env=rasa_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        done = subprocess.run(
+            cmd, cwd=bot_dir, env=rasa_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         if done.returncode != 0:
             sys.stdout.write(done.stdout[-5000:])
             raise RuntimeError(f"rasa train failed (exit {done.returncode}); see the output above")
@@ -78,6 +90,8 @@ def train(bot_dir: Path = paths.BOT_DIR, cache: Path = paths.MODEL_CACHE) -> Pat
 
 def copy_bot_sources(dest: Path) -> Path:
     """Copy the hand-written parts of the bot into ``dest`` (for tests and experiments)."""
-    ignore = shutil.ignore_patterns("models", ".rasa", "__pycache__", "*.sqlite3", "nlu.yml", "rules.yml", "generated.yml")
+    ignore = shutil.ignore_patterns(
+        "models", ".rasa", "__pycache__", "*.sqlite3", "nlu.yml", "rules.yml", "generated.yml"
+    )
     shutil.copytree(paths.BOT_DIR, dest, ignore=ignore, dirs_exist_ok=True)
     return dest

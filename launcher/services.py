@@ -54,8 +54,13 @@ class Service:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            self.cmd, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            self.cmd,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         log.close()
 
@@ -139,7 +144,10 @@ def make_services(cfg: StackConfig) -> list[Service]:
     actions = Service(
         "action server",
         [paths.tool("rasa"), "run", "actions", "--actions", "actions", "--port", str(cfg.actions_port)],
-        cfg.bot_dir, env, f"{actions_url}/health", cfg.log_dir / "actions.log",
+        cfg.bot_dir,
+        env,
+        f"{actions_url}/health",
+        cfg.log_dir / "actions.log",
     )
     cors: list[str] = []
     for origin in site_origins:
@@ -147,15 +155,32 @@ def make_services(cfg: StackConfig) -> list[Service]:
     rasa = Service(
         "Rasa server",
         [
-            paths.tool("rasa"), "run", "--model", str(cfg.model), "--endpoints", "endpoints.yml",
-            "--credentials", "credentials.yml", "--interface", cfg.host, "--port", str(cfg.rasa_port), *cors,
+            paths.tool("rasa"),
+            "run",
+            "--model",
+            str(cfg.model),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+            "--interface",
+            cfg.host,
+            "--port",
+            str(cfg.rasa_port),
+            *cors,
         ],
-        cfg.bot_dir, env, f"{rasa_url}/webhooks/rest/", cfg.log_dir / "rasa.log",
+        cfg.bot_dir,
+        env,
+        f"{rasa_url}/webhooks/rest/",
+        cfg.log_dir / "rasa.log",
     )
     django = Service(
         "Django",
         [paths.tool("python"), "manage.py", "runserver", f"{cfg.host}:{cfg.django_port}", "--noreload"],
-        paths.DJANGO_DIR, env, f"http://{cfg.host}:{cfg.django_port}/healthz", cfg.log_dir / "django.log",
+        paths.DJANGO_DIR,
+        env,
+        f"http://{cfg.host}:{cfg.django_port}/healthz",
+        cfg.log_dir / "django.log",
     )
     return [actions, rasa, django]
 
@@ -202,7 +227,11 @@ def migrate_django(env: dict[str, str], state_dir: Path | None = None) -> None:
         env.setdefault("DJANGO_DB_PATH", str(state_dir / "django.sqlite3"))
     done = subprocess.run(
         [paths.tool("python"), "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=paths.DJANGO_DIR, env=rasa_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=paths.DJANGO_DIR,
+        env=rasa_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     if done.returncode != 0:
         raise ServiceError(f"Django's migrate failed:\n{done.stdout[-3000:]}")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from .csv_reader import Columns, read_csv
 from .convert import build_training_data
+from .csv_reader import Columns, read_csv
 from .errors import ConversionError
 from .model import TrainingData
 from .writers import render_domain, render_nlu, render_rules, write_files
@@ -31,9 +31,7 @@ def load_action_map(path: str | Path) -> dict[str, str]:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConversionError(f"not valid YAML: {exc}", path) from exc
-    if not isinstance(loaded, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
-    ):
+    if not isinstance(loaded, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()):
         raise ConversionError("expected a mapping of intent names to action names", path)
     return loaded
 
@@ -64,7 +62,12 @@ def convert_csv(
     """
     source = Path(source)
     actions = load_action_map(action_map) if action_map else None
-    data = build_training_data(read_csv(source, columns), actions)
+    try:
+        data = build_training_data(read_csv(source, columns), actions, str(action_map) if action_map else None)
+    except ConversionError as exc:
+        if exc.path is None:  # a problem with a row: name the corpus
+            raise ConversionError(exc.message, source, exc.line) from exc
+        raise
     if not data.examples:
         raise ConversionError("no usable rows: every row was empty or a duplicate", source)
     out = Path(out_dir)
@@ -74,5 +77,10 @@ def convert_csv(
         out / "data" / "rules.yml": render_rules(data, name),
         out / domain_file: render_domain(data, name),
     }
-    write_files(files)
+    try:
+        write_files(files)
+    except OSError as exc:
+        raise ConversionError(
+            f"cannot write the output: {exc.strerror or exc}", getattr(exc, "filename", None) or out
+        ) from exc
     return ConversionResult(data=data, files=list(files))

@@ -25,7 +25,7 @@ def safe_name(name: str) -> str:
 def _clean_char(ch: str) -> str:
     if ch.isspace():
         return " "
-    if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") :
+    if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn"):
         return ""
     return ch
 
@@ -65,11 +65,20 @@ def normalize(text: str, entities: tuple[Entity, ...] = ()) -> tuple[str, tuple[
         if not value:
             continue
         start = cleaned.index(value, start)
-        moved.append(Entity(start=start, end=start + len(value), type=ent.type, value=value))
+        moved.append(Entity(start=start, end=start + len(value), type=safe_name(ent.type), value=value))
     return cleaned, tuple(moved)
 
 
-def build_training_data(examples: Iterable[Example], actions: Mapping[str, str] | None = None) -> TrainingData:
+def clean_text(text: str) -> str:
+    """Collapse whitespace and drop control and non-characters (for responses)."""
+    return " ".join("".join(_clean_char(ch) for ch in text).split())
+
+
+def build_training_data(
+    examples: Iterable[Example],
+    actions: Mapping[str, str] | None = None,
+    action_map_path: str | None = None,
+) -> TrainingData:
     """Clean and group examples by intent.
 
     Whitespace is normalised, exact duplicates are dropped, and a text seen
@@ -78,6 +87,7 @@ def build_training_data(examples: Iterable[Example], actions: Mapping[str, str] 
     Args:
         examples: Examples as read from a corpus.
         actions: Optional mapping intent -> custom action answering it.
+        action_map_path: Where ``actions`` came from, for error messages.
 
     Returns:
         The training data, with a count of what was read, kept and dropped.
@@ -92,7 +102,10 @@ def build_training_data(examples: Iterable[Example], actions: Mapping[str, str] 
         if not text:
             dropped_empty += 1
             continue
-        intent = safe_name(ex.intent)
+        try:
+            intent = safe_name(ex.intent)
+        except ConversionError as exc:
+            raise ConversionError(exc.message, line=ex.line) from exc
         key = text.casefold()
         if key in seen:
             first_intent, first_line = seen[key]
@@ -108,8 +121,10 @@ def build_training_data(examples: Iterable[Example], actions: Mapping[str, str] 
         seen[key] = (intent, ex.line)
         data.examples.setdefault(intent, []).append(Example(text=text, intent=intent, line=ex.line, entities=ents))
         entity_types.update(e.type for e in ents)
-        if ex.response and ex.response.strip() and intent not in data.responses:
-            data.responses[intent] = " ".join(ex.response.split())
+        if ex.response and intent not in data.responses:
+            response = clean_text(ex.response)
+            if response:
+                data.responses[intent] = response
     for intent in data.examples:
         data.responses.setdefault(intent, f"(No answer written yet for '{intent}'.)")
         if len(data.examples[intent]) < 2:
@@ -117,7 +132,9 @@ def build_training_data(examples: Iterable[Example], actions: Mapping[str, str] 
     for intent, action in sorted((actions or {}).items()):
         name = safe_name(intent)
         if name not in data.examples:
-            raise ConversionError(f"the action map names intent '{intent}', which the corpus does not have")
+            raise ConversionError(
+                f"the action map names intent '{intent}', which the corpus does not have", path=action_map_path
+            )
         data.actions[name] = action
     data.entity_types = sorted(entity_types)
     data.stats = {

@@ -38,9 +38,7 @@ def _pick(header: list[str], wanted: str | None, candidates: tuple[str, ...], ro
             return wanted
         near = difflib.get_close_matches(wanted, header, n=1)
         hint = f"; did you mean '{near[0]}'?" if near else ""
-        raise ConversionError(
-            f"no column '{wanted}' for the {role} (columns found: {', '.join(header)}){hint}", path
-        )
+        raise ConversionError(f"no column '{wanted}' for the {role} (columns found: {', '.join(header)}){hint}", path)
     for name in candidates:
         if name in lowered:
             return lowered[name]
@@ -69,8 +67,12 @@ def read_csv(path: str | Path, columns: Columns = Columns()) -> Iterator[Example
         reader = csv.reader(handle)
         try:
             header = next(reader, None)
+            while header is not None and not any(cell.strip() for cell in header):
+                header = next(reader, None)  # blank lines before the header
         except UnicodeDecodeError as exc:
-            raise ConversionError("not UTF-8 text (is it a CSV file?)", path, 1) from exc
+            raise _not_utf8(path) from exc
+        except csv.Error as exc:
+            raise ConversionError(f"malformed CSV: {exc}", path, reader.line_num) from exc
         if not header:
             raise ConversionError("the file is empty: a header row and data rows are needed", path)
         header = [h.strip() for h in header]
@@ -84,13 +86,11 @@ def read_csv(path: str | Path, columns: Columns = Columns()) -> Iterator[Example
             if col is None:
                 near = difflib.get_close_matches(cands[0], header, n=1)
                 hint = f"; did you mean '{near[0]}'? Pass {flag} {near[0]}" if near else f"; pass {flag} NAME"
-                raise ConversionError(
-                    f"no column for the {role} (columns found: {', '.join(header)}){hint}", path
-                )
+                raise ConversionError(f"no column for the {role} (columns found: {', '.join(header)}){hint}", path)
         index = {name: i for i, name in enumerate(header)}
         has_entities = all(c in index for c in ENTITY_COLUMNS)
         width = len(header)
-        start_line = 2
+        start_line = reader.line_num + 1
         try:
             for record in reader:
                 line = start_line
@@ -98,9 +98,7 @@ def read_csv(path: str | Path, columns: Columns = Columns()) -> Iterator[Example
                 if not record or all(not cell.strip() for cell in record):
                     continue
                 if len(record) != width:
-                    raise ConversionError(
-                        f"row has {len(record)} fields, the header has {width}", path, line
-                    )
+                    raise ConversionError(f"row has {len(record)} fields, the header has {width}", path, line)
                 text = record[index[text_col]]
                 intent = record[index[intent_col]].strip()
                 if not intent:
@@ -111,9 +109,23 @@ def read_csv(path: str | Path, columns: Columns = Columns()) -> Iterator[Example
                     entities = (_entity(record, index, text, path, line),)
                 yield Example(text=text, intent=intent, line=line, response=response, entities=entities)
         except UnicodeDecodeError as exc:
-            raise ConversionError("not UTF-8 text (is it a CSV file?)", path, start_line) from exc
+            raise _not_utf8(path) from exc
         except csv.Error as exc:
             raise ConversionError(f"malformed CSV: {exc}", path, reader.line_num) from exc
+
+
+def _not_utf8(path: Path) -> ConversionError:
+    """The error for a file that is not UTF-8, with the line of its first bad byte."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+        position = len(raw)
+    except UnicodeDecodeError as exc:
+        position = exc.start
+    line = raw.count(b"\n", 0, position) + 1
+    return ConversionError(
+        f"not UTF-8 text at byte {position} (is it a CSV file? convert it with: iconv -f latin1 -t utf-8)", path, line
+    )
 
 
 def _entity(record: list[str], index: dict[str, int], text: str, path: Path, line: int) -> Entity:
@@ -126,8 +138,7 @@ def _entity(record: list[str], index: dict[str, int], text: str, path: Path, lin
         raise ConversionError(f"entity offsets are not whole numbers: {exc}", path, line) from exc
     if not (0 <= start < end <= len(text)) or text[start:end] != value:
         raise ConversionError(
-            f"entity '{value}' ({etype}) does not match the text at offsets {start}-{end}: "
-            f"found '{text[start:end]}'",
+            f"entity '{value}' ({etype}) does not match the text at offsets {start}-{end}: found '{text[start:end]}'",
             path,
             line,
         )

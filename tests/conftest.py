@@ -66,16 +66,23 @@ def running_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPath
         "ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}",
     }
     cfg = StackConfig(
-        bot_dir=bot_dir, model=model, log_dir=state / "logs", env=env,
-        rasa_port=free_port(), actions_port=free_port(), django_port=free_port(),
+        bot_dir=bot_dir,
+        model=model,
+        log_dir=state / "logs",
+        env=env,
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        django_port=free_port(),
     )
     migrate_django(env)
     stack = Stack(cfg)
     stack.start()
     try:
         yield RunningStack(
-            stack=stack, site_url=f"http://127.0.0.1:{cfg.django_port}",
-            rasa_url=f"http://127.0.0.1:{cfg.rasa_port}", jwt_secret=secret,
+            stack=stack,
+            site_url=f"http://127.0.0.1:{cfg.django_port}",
+            rasa_url=f"http://127.0.0.1:{cfg.rasa_port}",
+            jwt_secret=secret,
             tracker_db=state / "tracker.sqlite3",
         )
     finally:

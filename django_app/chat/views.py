@@ -32,9 +32,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def token(request: HttpRequest) -> JsonResponse:
     """Issue a short-lived JWT for this visitor's conversation (CSRF-protected POST)."""
     conversation_id = _conversation_id(request)
-    signed, expires = issue_token(
-        conversation_id, secret=settings.RASA_JWT_SECRET, lifetime=settings.RASA_JWT_LIFETIME
-    )
+    signed, expires = issue_token(conversation_id, secret=settings.RASA_JWT_SECRET, lifetime=settings.RASA_JWT_LIFETIME)
     response = JsonResponse({"token": signed, "session_id": conversation_id, "expires_at": expires})
     response["Cache-Control"] = "no-store"
     return response

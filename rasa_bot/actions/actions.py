@@ -23,9 +23,7 @@ class ActionCheckOrderStatus(Action):
     def name(self) -> str:
         return "action_check_order_status"
 
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         order_id = next(tracker.get_latest_entity_values("order_id"), None) or tracker.get_slot("order_id")
         if not order_id:
             dispatcher.utter_message(text="Sure. What is your order number?")

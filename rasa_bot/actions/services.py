@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -45,7 +45,7 @@ class Order:
     delivery_city: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_engine(url: str | None = None) -> Engine:
     """The engine for ``url`` (default: :func:`config.database_url`), with schema and demo data."""
     engine = sa.create_engine(url or config.database_url(), future=True)
@@ -60,10 +60,7 @@ def init_db(engine: Engine) -> None:
         if conn.execute(sa.select(sa.func.count()).select_from(orders)).scalar_one() == 0:
             conn.execute(
                 orders.insert(),
-                [
-                    {"order_id": o, "status": s, "placed_on": d, "delivery_city": c}
-                    for o, s, d, c in DEMO_ORDERS
-                ],
+                [{"order_id": o, "status": s, "placed_on": d, "delivery_city": c} for o, s, d, c in DEMO_ORDERS],
             )
 
 

@@ -87,8 +87,13 @@ def test_conversation_is_kept_in_the_sql_tracker_store(running_stack, client):
     "make_token",
     [
         pytest.param(lambda secret, sid: None, id="no-token"),
-        pytest.param(lambda secret, sid: jwt.encode({"sub": sid, "exp": time.time() + 60}, "another-key-" * 4, "HS256"), id="other-key"),
-        pytest.param(lambda secret, sid: jwt.encode({"sub": sid, "exp": time.time() - 60}, secret, "HS256"), id="expired"),
+        pytest.param(
+            lambda secret, sid: jwt.encode({"sub": sid, "exp": time.time() + 60}, "another-key-" * 4, "HS256"),
+            id="other-key",
+        ),
+        pytest.param(
+            lambda secret, sid: jwt.encode({"sub": sid, "exp": time.time() - 60}, secret, "HS256"), id="expired"
+        ),
         pytest.param(lambda secret, sid: "not-a-jwt", id="garbage"),
     ],
 )

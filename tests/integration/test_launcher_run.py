@@ -23,8 +23,16 @@ def start_launcher(tmp_path, ports: dict[str, int]) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RASA_", "ACTION"))}
     env.update({k: str(v) for k, v in ports.items()})
     cmd = [
-        sys.executable, "-m", "launcher", "run", "--bot-dir", str(tmp_path / "bot"),
-        "--env-file", str(tmp_path / ".env"), "--state-dir", str(tmp_path / "state"),
+        sys.executable,
+        "-m",
+        "launcher",
+        "run",
+        "--bot-dir",
+        str(tmp_path / "bot"),
+        "--env-file",
+        str(tmp_path / ".env"),
+        "--state-dir",
+        str(tmp_path / "state"),
     ]
     return subprocess.Popen(cmd, cwd=paths.REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

@@ -20,7 +20,9 @@ def test_notebook_is_committed_without_outputs():
 
 def test_notebook_runs_and_the_bot_answers(demo_bot):
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
     last = next(o["data"]["text/plain"] for o in nb.cells[-1].outputs if o["output_type"] == "execute_result")
     assert "cancel" in last.lower()
     parsed = "".join(o.get("text", "") for o in nb.cells[-2].outputs)

@@ -19,8 +19,12 @@ def manage_check(**env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RASA_"))}
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=paths.DJANGO_DIR, env=clean,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "manage.py", "check"],
+        cwd=paths.DJANGO_DIR,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

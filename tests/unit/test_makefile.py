@@ -19,7 +19,9 @@ def project(tmp_path):
 
 
 def make(project, *args):
-    return subprocess.run(["make", "-C", str(project), ".venv/.installed", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["make", "-C", str(project), ".venv/.installed", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_no_python310_found(project):

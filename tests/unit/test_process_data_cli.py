@@ -180,20 +180,12 @@ def test_failed_run_leaves_earlier_output_alone(tmp_path: Path) -> None:
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a label with no letters or digits raises ConversionError without the file or line",
-)
 def test_label_without_letters_names_the_file_and_line(tmp_path: Path) -> None:
     src = write(tmp_path / "labels.csv", "utterance,intent\nhello,greet\nhuh,???\n")
     proc = run_cli("csv", src, "--out", tmp_path / "bot")
     assert_one_line_error(proc, "labels.csv:3:")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an action map naming an unknown intent raises ConversionError without the map's file name",
-)
 def test_action_map_with_unknown_intent_names_the_map(tmp_path: Path) -> None:
     src = write(tmp_path / "c.csv", "utterance,intent\nhello,greet\nhi,greet\n")
     amap = write(tmp_path / "my-actions.yml", "order_status: action_check_order_status\n")
@@ -209,11 +201,6 @@ def test_action_map_with_unknown_intent_exits_2_and_writes_nothing(tmp_path: Pat
     assert not (tmp_path / "bot").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: OSErrors while writing (--out is a file, --domain-file names a folder) escape as a "
-    "traceback with exit code 1",
-)
 @pytest.mark.parametrize("where", ["out-is-a-file", "domain-file-is-a-folder"])
 def test_unwritable_output_is_one_error_line(tmp_path: Path, where: str) -> None:
     src = write(tmp_path / "c.csv", "utterance,intent\nhello,greet\nhi,greet\n")

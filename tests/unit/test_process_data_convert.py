@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
@@ -477,11 +477,6 @@ def _rows(draw) -> tuple[str, str, tuple[str, str, int, int] | None, str]:
     return text, label, entity, response
 
 
-def _rasa_unescapes(content: str) -> bool:
-    """Rasa's read_yaml decodes \\u escapes in all-ASCII files (see the xfail test below)."""
-    return content.isascii() and re.search(r"\\[uU]", content) is not None
-
-
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(_rows(), min_size=1, max_size=8))
 def test_property_rasa_reads_back_what_was_kept(tmp_path_factory: pytest.TempPathFactory, rows) -> None:
@@ -523,7 +518,8 @@ def test_property_rasa_reads_back_what_was_kept(tmp_path_factory: pytest.TempPat
     result = convert_csv(src, out)
     assert result.data.stats["rows read"] == len(rows)
     assert result.data.stats["kept"] == len(expected)
-    assume(not _rasa_unescapes((out / "data" / "nlu.yml").read_text(encoding="utf-8")))
+    # Rasa unescapes \\u in all-ASCII files; the writer's header keeps every file non-ASCII.
+    assert not (out / "data" / "nlu.yml").read_text(encoding="utf-8").isascii()
 
     assert sorted(rasa_examples(out)) == sorted(expected)
     domain = Domain.load(out / "domain.yml")
@@ -664,14 +660,9 @@ def test_write_files_failure_while_staging_changes_nothing(tmp_path: Path, monke
     assert temp_files(tmp_path) == []
 
 
-# --- bugs found while writing these tests (xfail, strict: they flip to failures once fixed) ---
+# --- regressions: bugs found by these tests, now fixed ---
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: safe_name keeps labels that YAML 1.2 reads as non-strings (123, 1e5, true, null), "
-    "so Rasa rejects nlu.yml / the domain",
-)
 @pytest.mark.parametrize("label", ["123", "1e5", "true", "Null"])
 @pytest.mark.filterwarnings("ignore:Issue found while processing")
 def test_numeric_and_keyword_labels_round_trip(tmp_path: Path, label: str) -> None:
@@ -683,11 +674,6 @@ def test_numeric_and_keyword_labels_round_trip(tmp_path: Path, label: str) -> No
     assert isinstance(intent, str) and intent in domain.intents
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an all-ASCII nlu.yml containing a backslash-u is unescaped by Rasa's read_yaml "
-    "(raw_unicode_escape): 'C:\\users' crashes the loader, '\\u0041' becomes 'A'",
-)
 @pytest.mark.parametrize("text", ["open C:\\users\\me", "type \\u0041 here"], ids=["crash", "rewritten"])
 def test_ascii_backslash_u_round_trips(tmp_path: Path, text: str) -> None:
     src = write_csv(tmp_path / "c.csv", ["utterance", "intent"], [[text, "path"], ["other", "path"]])
@@ -702,11 +688,6 @@ def test_backslash_u_round_trips_when_the_file_is_not_ascii(tmp_path: Path) -> N
     assert sorted(rasa_examples(tmp_path / "bot")) == sorted(expected_examples(result.data))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: responses are not cleaned of control characters; DEL/C1 controls/U+FFFE make the "
-    "domain unreadable (and C0 controls do too when the domain is otherwise ASCII)",
-)
 @pytest.mark.parametrize("control", ["\x7f", "\x9f", "\ufffe", "\x07"], ids=["DEL", "C1", "nonchar", "BEL"])
 def test_control_characters_in_responses(tmp_path: Path, control: str) -> None:
     src = write_csv(
@@ -719,11 +700,6 @@ def test_control_characters_in_responses(tmp_path: Path, control: str) -> None:
     assert text.startswith("Hi") and text.endswith("there")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: entity types are written unchecked into the [text](type) markup and the domain; "
-    "'order:id' is read back by Rasa as entity 'order' with value 'id', '#id' breaks the domain",
-)
 @pytest.mark.parametrize("etype", ["order:id", "#id", "order)id"])
 def test_entity_types_with_markup_characters(tmp_path: Path, etype: str) -> None:
     rows = [entity_row("order 123 now", "track", etype, "123"), ["hi", "track", "", "", "", ""]]
@@ -738,11 +714,6 @@ def test_entity_types_with_markup_characters(tmp_path: Path, etype: str) -> None
     assert entity in Domain.load(tmp_path / "bot" / "domain.yml").entities
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: output files are created by mkstemp with mode 0600 and keep it after the rename, "
-    "ignoring the umask (e.g. the Rasa Docker image, running as another user, cannot read them)",
-)
 def test_written_files_respect_the_umask(tmp_path: Path) -> None:
     umask = os.umask(0o022)
     try:

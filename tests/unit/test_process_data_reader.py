@@ -280,11 +280,6 @@ def test_non_utf8_byte_far_into_the_file_is_still_reported(tmp_path: Path) -> No
     assert "UTF-8" in err.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the line of a non-UTF-8 byte is where the decoder's read buffer was, not where the "
-    "byte is (a bad byte on line 5 of a small file is reported at line 1)",
-)
 def test_non_utf8_error_reports_the_line_of_the_bad_byte(tmp_path: Path) -> None:
     path = _write(tmp_path, "utterance,intent\nhi,greet\nhello,greet\nbye,goodbye\ncafé,order\n".encode("latin-1"))
     assert _error(path).line == 5
@@ -368,10 +363,6 @@ def test_empty_intent_cell_names_the_explicit_column(tmp_path: Path) -> None:
     assert err.line == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a blank line before the header is reported as 'the file is empty'",
-)
 def test_blank_line_before_the_header_is_not_reported_as_an_empty_file(tmp_path: Path) -> None:
     path = _write(tmp_path, "\nutterance,intent\nhello,greet\n")
     try:
