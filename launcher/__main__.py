@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,10 @@ def _ports(env: dict[str, str]) -> dict[str, int]:
     return ports
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_build(args: argparse.Namespace) -> Path:
     bot_dir = Path(args.bot_dir)
     convert(Path(args.corpus), bot_dir)
@@ -55,6 +60,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         django_port=ports["DJANGO_PORT"],
     )
     stack = Stack(cfg)
+    # `kill` (SIGTERM) stops the services as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     print(f"starting the action server, Rasa and Django (logs in {log_dir})…", flush=True)
     started = time.monotonic()
     try:

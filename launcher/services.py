@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sys
 import subprocess
 import time
 import urllib.error
@@ -31,6 +32,16 @@ def port_in_use(port: int) -> bool:
     """Whether something already listens on ``127.0.0.1:port``."""
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask Linux to SIGTERM this child if the launcher dies, even by SIGKILL (no orphaned servers)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 class ServiceError(RuntimeError):
@@ -61,6 +72,7 @@ class Service:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         log.close()
 
@@ -145,7 +157,7 @@ def make_services(cfg: StackConfig) -> list[Service]:
         "action server",
         [paths.tool("rasa"), "run", "actions", "--actions", "actions", "--port", str(cfg.actions_port)],
         cfg.bot_dir,
-        env,
+        {**env, "SANIC_HOST": cfg.host},  # rasa-sdk binds 0.0.0.0 unless told otherwise
         f"{actions_url}/health",
         cfg.log_dir / "actions.log",
     )

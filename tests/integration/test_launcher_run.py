@@ -55,7 +55,7 @@ def read_until_url(proc: subprocess.Popen, timeout: float = 300) -> tuple[str, s
 def test_run_prints_url_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
     copy_bot_sources(tmp_path / "bot")
     ports = {"DJANGO_PORT": free_port(), "RASA_PORT": free_port(), "ACTIONS_PORT": free_port()}
-    for attempt in ("first", "second"):
+    for attempt, stop in (("first", signal.SIGINT), ("second", signal.SIGTERM), ("third", signal.SIGKILL)):
         proc = start_launcher(tmp_path, ports)
         try:
             url, output = read_until_url(proc)
@@ -66,14 +66,18 @@ def test_run_prints_url_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
             else:  # nothing is regenerated or retrained on a second run
                 assert "wrote development secrets" not in output
                 assert "model up to date" in output and "training the model" not in output
-            proc.send_signal(signal.SIGINT)
-            assert proc.wait(60) == 0
+            proc.send_signal(stop)
+            # Ctrl-C and kill stop cleanly; even a SIGKILLed launcher takes its servers down with it.
+            assert proc.wait(60) == (-signal.SIGKILL if stop == signal.SIGKILL else 0)
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+        deadline = time.monotonic() + 60
+        while any(port_in_use(p) for p in ports.values()) and time.monotonic() < deadline:
+            time.sleep(0.2)
         for name, port in ports.items():
-            assert not port_in_use(port), f"{name} {port} still answers after Ctrl-C"
+            assert not port_in_use(port), f"{name} {port} still answers after {stop.name}"
     assert (tmp_path / "state" / "tracker.sqlite3").exists()
     assert (tmp_path / "bot" / "data" / "nlu.yml").exists()
 
