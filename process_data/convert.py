@@ -1,37 +1,80 @@
-"""Pure conversion: labelled examples in, cleaned :class:`TrainingData` out."""
+"""Pure conversion: labelled examples in, cleaned :class:`TrainingData` out.
+
+The hot path runs once per corpus row, so it avoids per-character Python
+loops: a text that is already clean (the common case) is recognised with one
+regular-expression search and, for non-ASCII text, a set difference against
+characters already known to be fine. Only texts that need changing go through
+the character-by-character :func:`normalize`, which keeps entity offsets aligned.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal
 
 from .errors import ConversionError
 from .model import Entity, Example, TrainingData
 
+ConflictPolicy = Literal["first", "majority", "drop"]
+CONFLICT_POLICIES: tuple[str, ...] = ("first", "majority", "drop")
+
 _UNSAFE_NAME = re.compile(r"[^a-z0-9_]+")
 # Markup Rasa would read as an entity annotation inside a training example.
 _MARKUP = str.maketrans({"[": "(", "]": ")"})
+# Anything in a text that normalisation would change: control characters, C1
+# controls, no-break space, brackets, and whitespace that is not a single space.
+_NEEDS_CLEANING = re.compile(r"[\x00-\x1f\x7f-\xa0\[\]]|  |^ | $")
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
+_known_good: set[str] = set()  # non-ASCII characters normalisation keeps as they are
+_name_cache: dict[str, str] = {}
 
 
 def safe_name(name: str) -> str:
-    """Turn a label into a Rasa-safe identifier (lower snake_case), deterministically."""
+    """Turn a label into a Rasa-safe identifier (lower snake_case), deterministically.
+
+    Raises:
+        ConversionError: The label has no letter or digit.
+    """
+    cached = _name_cache.get(name)
+    if cached is not None:
+        return cached
     cleaned = _UNSAFE_NAME.sub("_", name.strip().lower()).strip("_")
     if not cleaned:
         raise ConversionError(f"label '{name}' has no letters or digits to name an intent with")
+    if len(_name_cache) < 100_000:
+        _name_cache[name] = cleaned
     return cleaned
 
 
 def _clean_char(ch: str) -> str:
     if ch.isspace():
         return " "
-    if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn"):
+    if unicodedata.category(ch) in _DROPPED_CATEGORIES:
         return ""
     return ch
 
 
+def is_clean(text: str) -> bool:
+    """Whether :func:`normalize` would leave ``text`` exactly as it is (and it is not empty)."""
+    if not text or _NEEDS_CLEANING.search(text):
+        return False
+    if text.isascii():
+        return True
+    for ch in set(text).difference(_known_good):
+        if ch.isspace() or unicodedata.category(ch) in _DROPPED_CATEGORIES:
+            return False
+        if len(_known_good) < 50_000:
+            _known_good.add(ch)
+    return True
+
+
 def normalize(text: str, entities: tuple[Entity, ...] = ()) -> tuple[str, tuple[Entity, ...]]:
     """Collapse whitespace, drop control characters, keep entity offsets aligned.
+
+    Square brackets become parentheses so that no text reads as entity markup,
+    and entity types become safe names.
 
     Args:
         text: The raw utterance.
@@ -40,6 +83,13 @@ def normalize(text: str, entities: tuple[Entity, ...] = ()) -> tuple[str, tuple[
     Returns:
         The cleaned text and the entities with offsets into it.
     """
+    if is_clean(text) and all(e.value == e.value.strip() and e.value for e in entities):
+        return text, tuple(
+            e if _name_cache.get(e.type) == e.type else Entity(e.start, e.end, safe_name(e.type), e.value)
+            for e in entities
+        )
+    if not entities:
+        return " ".join("".join(_clean_char(ch) for ch in text).translate(_MARKUP).split()), ()
     out: list[str] = []
     mapping: list[int] = []  # original index -> index in output
     pending_space = False
@@ -65,70 +115,148 @@ def normalize(text: str, entities: tuple[Entity, ...] = ()) -> tuple[str, tuple[
         if not value:
             continue
         start = cleaned.index(value, start)
-        moved.append(Entity(start=start, end=start + len(value), type=safe_name(ent.type), value=value))
+        moved.append(Entity(start, start + len(value), safe_name(ent.type), value))
     return cleaned, tuple(moved)
 
 
 def clean_text(text: str) -> str:
     """Collapse whitespace and drop control and non-characters (for responses)."""
+    if is_clean(text):
+        return text
     return " ".join("".join(_clean_char(ch) for ch in text).split())
 
 
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def build_training_data(
-    examples: Iterable[Example],
+    examples: Iterable[Example | Sequence],
     actions: Mapping[str, str] | None = None,
     action_map_path: str | None = None,
+    *,
+    conflicts: ConflictPolicy = "first",
+    responses: Mapping[str, Sequence[str]] | None = None,
+    responses_path: str | None = None,
+    min_examples: int = 2,
+    max_imbalance: float = 10.0,
 ) -> TrainingData:
     """Clean and group examples by intent.
 
-    Whitespace is normalised, exact duplicates are dropped, and a text seen
-    under two intents is kept under the first and reported.
+    Whitespace is normalised, exact duplicates (ignoring case) are dropped,
+    and a text seen under two intents is reported with both line numbers and
+    resolved by ``conflicts``: kept under the first intent (``first``), under
+    the intent most of its rows give (``majority``, ties to the first), or
+    dropped from every intent (``drop``).
 
     Args:
-        examples: Examples as read from a corpus.
+        examples: Examples as read from a corpus (or tuples in the same order).
         actions: Optional mapping intent -> custom action answering it.
         action_map_path: Where ``actions`` came from, for error messages.
+        conflicts: How to resolve a text labelled with two intents.
+        responses: Optional mapping intent label -> response texts; overrides
+            a response column.
+        responses_path: Where ``responses`` came from, for messages.
+        min_examples: Warn about an intent with fewer examples than this.
+        max_imbalance: Warn when the largest intent has more than this many
+            times the examples of the smallest.
 
     Returns:
         The training data, with a count of what was read, kept and dropped.
     """
+    if conflicts not in CONFLICT_POLICIES:
+        raise ValueError(f"conflicts must be one of {CONFLICT_POLICIES}, not {conflicts!r}")
     data = TrainingData()
-    seen: dict[str, tuple[str, int]] = {}
+    by_intent = data.examples
+    found_responses = data.responses
+    seen: dict[str, Example] = {}
+    names: dict[str, str] = {}  # raw label -> intent name
+    label_of: dict[str, str] = {}  # intent name -> first label that gave it
+    merged: dict[str, list[str]] = {}
+    dup_count: dict[str, int] = {}
+    clashes: dict[str, dict[str, list]] = {}  # key -> intent -> [rows, first Example]
+    track = conflicts != "first"
     read = dropped_empty = dropped_dup = dropped_conflict = 0
-    entity_types: set[str] = set()
-    for ex in examples:
+    _is_clean, _normalize = is_clean, normalize
+    for text, label, line, response, ents in examples:
         read += 1
-        text, ents = normalize(ex.text, ex.entities)
-        if not text:
-            dropped_empty += 1
-            continue
-        try:
-            intent = safe_name(ex.intent)
-        except ConversionError as exc:
-            raise ConversionError(exc.message, line=ex.line) from exc
+        intent = names.get(label)
+        if intent is None:
+            try:
+                intent = safe_name(label)
+            except ConversionError as exc:
+                raise ConversionError(exc.message, line=line) from exc
+            names[label] = intent
+            first_label = label_of.setdefault(intent, label)
+            if first_label != label:
+                merged.setdefault(intent, [first_label]).append(label)
+        if ents or not _is_clean(text):
+            try:
+                text, ents = _normalize(text, ents)
+            except ConversionError as exc:
+                raise ConversionError(exc.message, line=line) from exc
+            if not text:
+                dropped_empty += 1
+                continue
         key = text.casefold()
-        if key in seen:
-            first_intent, first_line = seen[key]
-            if first_intent == intent:
+        if key == text:
+            key = text
+        first = seen.get(key)
+        if first is not None:
+            if first.intent == intent:
                 dropped_dup += 1
+                if track:
+                    dup_count[key] = dup_count.get(key, 0) + 1
+            elif track:
+                clash = clashes.get(key)
+                if clash is None:
+                    clash = clashes[key] = {first.intent: [0, first]}
+                entry = clash.get(intent)
+                if entry is None:
+                    clash[intent] = [1, Example(text, intent, line, None, ents)]
+                else:
+                    entry[0] += 1
             else:
                 dropped_conflict += 1
                 data.warnings.append(
-                    f"line {ex.line}: '{text}' is labelled '{intent}' but line {first_line} "
-                    f"labels it '{first_intent}'; kept the first"
+                    f"line {line}: '{_short(text)}' is labelled '{intent}' but line {first.line} "
+                    f"labels it '{first.intent}'; kept the first"
                 )
             continue
-        seen[key] = (intent, ex.line)
-        data.examples.setdefault(intent, []).append(Example(text=text, intent=intent, line=ex.line, entities=ents))
-        entity_types.update(e.type for e in ents)
-        if ex.response and intent not in data.responses:
-            response = clean_text(ex.response)
+        example = Example(text, intent, line, None, ents)
+        seen[key] = example
+        bucket = by_intent.get(intent)
+        if bucket is None:
+            bucket = by_intent[intent] = []
+        bucket.append(example)
+        if response is not None and intent not in found_responses:
+            response = clean_text(response)
             if response:
-                data.responses[intent] = response
+                found_responses[intent] = response
+    del seen
+    if clashes:
+        dropped_conflict += _resolve_clashes(data, clashes, conflicts, dup_count)
+    data.renamed = {label: name for label, name in names.items() if label != name}
+    for intent, labels in merged.items():
+        data.warnings.append(
+            f"labels {', '.join(repr(lb) for lb in labels)} all become intent '{intent}'; they were merged"
+        )
+    _apply_responses(data, responses, responses_path)
     for intent in data.examples:
-        data.responses.setdefault(intent, f"(No answer written yet for '{intent}'.)")
-        if len(data.examples[intent]) < 2:
-            data.warnings.append(f"intent '{intent}' has only {len(data.examples[intent])} example(s)")
+        if intent not in data.responses:
+            data.responses[intent] = f"(No answer written yet for '{intent}'.)"
+            data.placeholders.append(intent)
+    for intent, examples_of in data.examples.items():
+        if len(examples_of) < min_examples:
+            data.warnings.append(f"intent '{intent}' has only {len(examples_of)} example(s)")
+    if len(data.examples) > 1 and max_imbalance > 0:
+        sizes = sorted(((len(v), k) for k, v in data.examples.items()), key=lambda p: (p[0], p[1]))
+        (small, small_name), (large, large_name) = sizes[0], max(sizes, key=lambda p: p[0])
+        if small and large / small > max_imbalance:
+            data.warnings.append(
+                f"class imbalance: intent '{large_name}' has {large:,} examples but '{small_name}' only {small:,} "
+                f"(ratio {large / small:.0f}:1, more than {max_imbalance:g}:1)"
+            )
     for intent, action in sorted((actions or {}).items()):
         name = safe_name(intent)
         if name not in data.examples:
@@ -136,14 +264,81 @@ def build_training_data(
                 f"the action map names intent '{intent}', which the corpus does not have", path=action_map_path
             )
         data.actions[name] = action
+    entity_types: set[str] = set()
+    annotations = 0
+    for examples_of in data.examples.values():
+        for example in examples_of:
+            if example.entities:
+                annotations += len(example.entities)
+                entity_types.update(e.type for e in example.entities)
     data.entity_types = sorted(entity_types)
+    kept = sum(len(v) for v in data.examples.values())
     data.stats = {
         "rows read": read,
-        "kept": read - dropped_empty - dropped_dup - dropped_conflict,
+        "kept": kept,
         "dropped: empty text": dropped_empty,
         "dropped: duplicate": dropped_dup,
         "dropped: same text, other intent": dropped_conflict,
         "intents": len(data.examples),
+        "intent labels renamed": len(data.renamed),
         "entity types": len(data.entity_types),
+        "entity annotations": annotations,
+        "placeholder responses": len(data.placeholders),
     }
     return data
+
+
+def _resolve_clashes(
+    data: TrainingData, clashes: dict[str, dict[str, list]], policy: str, dup_count: dict[str, int]
+) -> int:
+    """Apply the ``majority`` or ``drop`` policy; return how many rows it dropped.
+
+    Each clash maps intent -> [rows with that intent, its first Example]; the
+    first intent is the one whose example was kept during the pass, and its
+    repeated rows were already counted as duplicates.
+    """
+    remove: dict[str, set[int]] = {}
+    dropped = 0
+    for key, clash in clashes.items():
+        first_intent, first_entry = next(iter(clash.items()))
+        first = first_entry[1]
+        first_entry[0] = 1 + dup_count.get(key, 0)
+        others = sum(entry[0] for intent, entry in clash.items() if intent != first_intent)
+        where = ", ".join(f"'{intent}' on line {entry[1].line}" for intent, entry in clash.items())
+        counts = " to ".join(str(entry[0]) for entry in clash.values())
+        dropped += others
+        if policy == "drop":
+            dropped += 1
+            remove.setdefault(first_intent, set()).add(id(first))
+            data.warnings.append(f"'{_short(first.text)}' is labelled {where}; dropped it from all of them")
+            continue
+        winner = max(clash, key=lambda intent: clash[intent][0])  # the first maximum: ties go to the first intent
+        if winner != first_intent:
+            remove.setdefault(first_intent, set()).add(id(first))
+            data.examples.setdefault(winner, []).append(clash[winner][1])
+        data.warnings.append(
+            f"'{_short(first.text)}' is labelled {where} ({counts} rows); kept it under '{winner}' (majority)"
+        )
+    for intent, ids in remove.items():
+        data.examples[intent] = [e for e in data.examples[intent] if id(e) not in ids]
+        if not data.examples[intent]:
+            del data.examples[intent]
+    return dropped
+
+
+def _apply_responses(data: TrainingData, responses: Mapping[str, Sequence[str]] | None, path: str | None) -> None:
+    if not responses:
+        return
+    for label, texts in responses.items():
+        try:
+            intent = safe_name(label)
+        except ConversionError as exc:
+            raise ConversionError(exc.message, path=path) from exc
+        cleaned = [t for t in (clean_text(t) for t in texts) if t]
+        if intent not in data.examples:
+            data.warnings.append(f"the responses file answers intent '{label}', which the corpus does not have")
+            continue
+        if cleaned:
+            data.responses[intent] = cleaned[0]
+            if len(cleaned) > 1:
+                data.variations[intent] = cleaned[1:]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Entity:
+class Entity(NamedTuple):
     """An entity annotation inside an utterance (character offsets, end exclusive)."""
 
     start: int
@@ -15,9 +15,11 @@ class Entity:
     value: str
 
 
-@dataclass(frozen=True)
-class Example:
+class Example(NamedTuple):
     """One labelled utterance as read from a corpus.
+
+    A named tuple rather than a dataclass: a million of them are built on a
+    large corpus, and a tuple is several times cheaper to create and to hold.
 
     Attributes:
         text: The utterance.
@@ -39,16 +41,25 @@ class TrainingData:
     """Everything the writers need, in a deterministic order.
 
     Attributes:
-        examples: intent -> list of (text, entities), in first-seen order.
-        responses: intent -> response text.
+        examples: intent -> training examples, in first-seen order.
+        responses: intent -> the response text.
+        variations: intent -> further response texts (from a responses file), written after the first.
         entity_types: sorted entity types seen.
         actions: intent -> custom action that answers it (instead of a response).
         stats: counts for the summary shown after a run.
+        warnings: problems worth a look (see ``--strict``), in input order.
+        test_examples: intent -> held-out examples (empty unless a split was asked for).
+        renamed: original label -> intent name, for every label that had to change.
+        placeholders: intents that got a placeholder response.
     """
 
     examples: dict[str, list[Example]] = field(default_factory=dict)
     responses: dict[str, str] = field(default_factory=dict)
+    variations: dict[str, list[str]] = field(default_factory=dict)
     entity_types: list[str] = field(default_factory=list)
     actions: dict[str, str] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    test_examples: dict[str, list[Example]] = field(default_factory=dict)
+    renamed: dict[str, str] = field(default_factory=dict)
+    placeholders: list[str] = field(default_factory=list)

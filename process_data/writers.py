@@ -46,12 +46,19 @@ def _annotate(ex: Example) -> str:
     return text
 
 
-def render_nlu(data: TrainingData, source: str) -> str:
-    """Render ``nlu.yml``."""
+def render_nlu(data: TrainingData, source: str, examples: Mapping[str, list[Example]] | None = None) -> str:
+    """Render ``nlu.yml`` (or, given ``examples``, another NLU file such as the held-out test set)."""
     out = [HEADER.format(source=source), f"version: {YAML_VERSION}\n", "nlu:\n"]
-    for intent, examples in data.examples.items():
+    for intent, of_intent in (data.examples if examples is None else examples).items():
+        if not of_intent:
+            continue
         out.append(f"- intent: {_n(intent)}\n  examples: |\n")
-        out.extend(f"    - {_annotate(ex)}\n" for ex in examples)
+        if any(ex.entities for ex in of_intent):
+            out.extend(f"    - {_annotate(ex)}\n" for ex in of_intent)
+        else:
+            out.append("    - ")
+            out.append("\n    - ".join([ex.text for ex in of_intent]))
+            out.append("\n")
     return "".join(out)
 
 
@@ -73,6 +80,7 @@ def render_domain(data: TrainingData, source: str) -> str:
         out.append("\nresponses:\n")
         for intent in answered:
             out.append(f"  utter_{intent}:\n  - text: {_q(data.responses[intent])}\n")
+            out.extend(f"  - text: {_q(text)}\n" for text in data.variations.get(intent, ()))
     if data.actions:
         out.append("\nactions:\n")
         out.extend(f"- {_n(action)}\n" for action in sorted(set(data.actions.values())))
@@ -86,6 +94,15 @@ def render_rules(data: TrainingData, source: str) -> str:
     for intent in data.examples:
         action = data.actions.get(intent, f"utter_{intent}")
         out.append(f"- rule: answer {intent}\n  steps:\n  - intent: {_n(intent)}\n  - action: {_n(action)}\n")
+    return "".join(out)
+
+
+def render_stories(data: TrainingData, source: str) -> str:
+    """Render ``stories.yml``: a one-turn story per intent, the same path its rule takes."""
+    out = [HEADER.format(source=source), f"version: {YAML_VERSION}\n", "stories:\n"]
+    for intent in data.examples:
+        action = data.actions.get(intent, f"utter_{intent}")
+        out.append(f"- story: {intent}\n  steps:\n  - intent: {_n(intent)}\n  - action: {_n(action)}\n")
     return "".join(out)
 
 

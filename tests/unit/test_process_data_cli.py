@@ -13,18 +13,38 @@ from process_data.cli import build_parser
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "process_data" / "demo" / "demo_corpus.csv"
 
-CSV_OPTIONS = [
+COMMON_OPTIONS = [
     "--out",
-    "--text-column",
-    "--intent-column",
-    "--response-column",
     "--action-map",
+    "--responses",
     "--domain-file",
+    "--conflicts",
+    "--test-fraction",
+    "--seed",
+    "--test-file",
+    "--stories",
+    "--min-examples",
+    "--max-imbalance",
+    "--strict",
     "-q",
     "--quiet",
     "-h",
     "--help",
 ]
+CSV_OPTIONS = [
+    *COMMON_OPTIONS,
+    "--text-column",
+    "--intent-column",
+    "--response-column",
+    "--category-column",
+    "--entity-type-column",
+    "--entity-value-column",
+    "--entity-start-column",
+    "--entity-end-column",
+    "--encoding",
+    "--delimiter",
+]
+TELEGRAM_OPTIONS = [*COMMON_OPTIONS, "--server-id", "--server-name", "--pairs-file"]
 
 
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -57,6 +77,12 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str)
     return lines[0]
 
 
+def summary_of(stdout: str) -> dict[str, str]:
+    """The counts of the summary table: its indented lines before the per-intent table."""
+    counts = stdout.split("\nexamples per intent")[0].splitlines()[1:]
+    return dict((key.strip(), value) for key, value in (line.rsplit(None, 1) for line in counts))
+
+
 # --- success ----------------------------------------------------------------------------
 
 
@@ -66,8 +92,7 @@ def test_success_prints_the_summary_and_writes_the_files(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # the demo corpus converts without warnings
     lines = proc.stdout.splitlines()
-    summary = dict(line.rsplit(None, 1) for line in lines if not line.startswith("wrote "))
-    summary = {key.strip(): value for key, value in summary.items()}
+    summary = summary_of(proc.stdout)
     assert summary["rows read"] == "400"
     assert summary["kept"] == "400"
     assert summary["intents"] == "20"
@@ -83,7 +108,7 @@ def test_summary_uses_thousands_separators_and_warnings_go_to_stderr(tmp_path: P
     src = write(tmp_path / "big.csv", "utterance,intent\n" + rows + "only once,lonely\nutterance number 3,other\n")
     proc = run_cli("csv", src, "--out", tmp_path / "bot")
     assert proc.returncode == 0, proc.stderr
-    assert any(line.startswith("rows read") and line.endswith("1,202") for line in proc.stdout.splitlines())
+    assert summary_of(proc.stdout)["rows read"] == "1,202"
     warnings = proc.stderr.splitlines()
     assert all(w.startswith("warning: ") for w in warnings)
     assert any("'lonely' has only 1 example" in w for w in warnings)
@@ -247,13 +272,14 @@ def test_csv_help_mentions_every_option() -> None:
     assert "domain.yml" in proc.stdout  # the --domain-file default
 
 
-def test_csv_help_lists_what_the_parser_defines() -> None:
-    # Guard against options added to the parser but left out of CSV_OPTIONS (or the help).
+@pytest.mark.parametrize(("command", "options"), [("csv", CSV_OPTIONS), ("telegram", TELEGRAM_OPTIONS)])
+def test_help_lists_what_the_parser_defines(command: str, options: list[str]) -> None:
+    # Guard against options added to the parser but left out of the lists above (or the help).
     parser = build_parser()
-    csv_parser = next(a for a in parser._actions if a.dest == "command").choices["csv"]
+    csv_parser = next(a for a in parser._actions if a.dest == "command").choices[command]
     defined = {opt for action in csv_parser._actions for opt in action.option_strings}
-    assert defined == set(CSV_OPTIONS)
-    proc = run_cli("csv", "--help")
+    assert defined == set(options)
+    proc = run_cli(command, "--help")
     for action in csv_parser._actions:
         if action.help:
             assert " ".join(action.help.split()[:3]) in " ".join(proc.stdout.split())
