@@ -15,7 +15,7 @@ from .csv_reader import Columns, CsvReader, _sniff
 from .errors import ConversionError
 from .model import TrainingData
 from .split import split_train_test
-from .writers import render_domain, render_nlu, render_rules, render_stories, write_files
+from .writers import iter_nlu, render_domain, render_rules, render_stories, write_files
 
 DEFAULT_TEST_FILE = "tests/nlu_test.yml"
 
@@ -245,15 +245,15 @@ def _convert(
         raise ConversionError(f"--strict: {data.warnings[0]}{more}; nothing written", source)
     out = Path(out_dir)
     name = source.name
-    files = {
-        out / "data" / "nlu.yml": render_nlu(data, name),
+    files: dict[Path, str | Iterable[str]] = {
+        out / "data" / "nlu.yml": iter_nlu(data, name),
         out / "data" / "rules.yml": render_rules(data, name),
         out / domain_file: render_domain(data, name),
     }
     if stories:
         files[out / "data" / "stories.yml"] = render_stories(data, name)
     if test_fraction:
-        files[out / test_file] = render_nlu(data, name, data.test_examples)
+        files[out / test_file] = iter_nlu(data, name, data.test_examples)
     for rel, content in (extra_files or {}).items():
         files[out / rel] = content
     try:

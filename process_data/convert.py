@@ -9,6 +9,7 @@ the character-by-character :func:`normalize`, which keeps entity offsets aligned
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,9 +24,13 @@ CONFLICT_POLICIES: tuple[str, ...] = ("first", "majority", "drop")
 _UNSAFE_NAME = re.compile(r"[^a-z0-9_]+")
 # Markup Rasa would read as an entity annotation inside a training example.
 _MARKUP = str.maketrans({"[": "(", "]": ")"})
-# Anything in a text that normalisation would change: control characters, C1
-# controls, no-break space, brackets, and whitespace that is not a single space.
-_NEEDS_CLEANING = re.compile(r"[\x00-\x1f\x7f-\xa0\[\]]|  |^ | $")
+# Characters normalisation changes: control characters, C1 controls, no-break
+# space, brackets (besides whitespace runs, checked apart).
+_NEEDS_CLEANING = re.compile(r"[\x00-\x1f\x7f-\xa0\[\]]").search
+# Anything but printable ASCII other than brackets: the quick test of the hot
+# path; a match sends the text to the careful test (it may be non-ASCII).
+_NOT_PLAIN = re.compile(r"[^ -Z\\^-~]").search
+_new_tuple = tuple.__new__
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
 _known_good: set[str] = set()  # non-ASCII characters normalisation keeps as they are
 _name_cache: dict[str, str] = {}
@@ -58,7 +63,11 @@ def _clean_char(ch: str) -> str:
 
 def is_clean(text: str) -> bool:
     """Whether :func:`normalize` would leave ``text`` exactly as it is (and it is not empty)."""
-    if not text or _NEEDS_CLEANING.search(text):
+    if not text or text[0] == " " or text[-1] == " " or "  " in text:
+        return False
+    if _NOT_PLAIN(text) is None:
+        return True
+    if _NEEDS_CLEANING(text) is not None:
         return False
     if text.isascii():
         return True
@@ -166,6 +175,29 @@ def build_training_data(
     """
     if conflicts not in CONFLICT_POLICIES:
         raise ValueError(f"conflicts must be one of {CONFLICT_POLICIES}, not {conflicts!r}")
+    # A million new tuples would trigger the cyclic garbage collector over and
+    # over (a third of the time); they hold no cycles, so pause it meanwhile.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(
+            examples, actions, action_map_path, conflicts, responses, responses_path, min_examples, max_imbalance
+        )
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _build(
+    examples: Iterable[Example | Sequence],
+    actions: Mapping[str, str] | None,
+    action_map_path: str | None,
+    conflicts: str,
+    responses: Mapping[str, Sequence[str]] | None,
+    responses_path: str | None,
+    min_examples: int,
+    max_imbalance: float,
+) -> TrainingData:
     data = TrainingData()
     by_intent = data.examples
     found_responses = data.responses
@@ -177,10 +209,14 @@ def build_training_data(
     clashes: dict[str, dict[str, list]] = {}  # key -> intent -> [rows, first Example]
     track = conflicts != "first"
     read = dropped_empty = dropped_dup = dropped_conflict = 0
-    _is_clean, _normalize = is_clean, normalize
-    for text, label, line, response, ents in examples:
-        read += 1
-        intent = names.get(label)
+    _is_clean, _normalize, not_plain, new, example_cls = is_clean, normalize, _NOT_PLAIN, _new_tuple, Example
+    last_label = last_intent = None
+    bucket: list[Example] = []
+    for read, (text, label, line, response, ents) in enumerate(examples, 1):  # noqa: B007 (read is used after)
+        if label == last_label:
+            intent = last_intent
+        else:
+            intent = names.get(label)
         if intent is None:
             try:
                 intent = safe_name(label)
@@ -190,7 +226,11 @@ def build_training_data(
             first_label = label_of.setdefault(intent, label)
             if first_label != label:
                 merged.setdefault(intent, [first_label]).append(label)
-        if ents or not _is_clean(text):
+        # The quick test (printable ASCII, single spaces) passes nearly every row of a clean corpus.
+        if ents or (
+            (not text or not_plain(text) is not None or "  " in text or text[0] == " " or text[-1] == " ")
+            and not _is_clean(text)
+        ):
             try:
                 text, ents = _normalize(text, ents)
             except ConversionError as exc:
@@ -223,11 +263,13 @@ def build_training_data(
                     f"labels it '{first.intent}'; kept the first"
                 )
             continue
-        example = Example(text, intent, line, None, ents)
+        example = new(example_cls, (text, intent, line, None, ents))
         seen[key] = example
-        bucket = by_intent.get(intent)
-        if bucket is None:
-            bucket = by_intent[intent] = []
+        if intent is not last_intent:
+            bucket = by_intent.get(intent)  # type: ignore[assignment]
+            if bucket is None:
+                bucket = by_intent[intent] = []
+        last_label, last_intent = label, intent
         bucket.append(example)
         if response is not None and intent not in found_responses:
             response = clean_text(response)

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from .model import Example, TrainingData
@@ -46,20 +46,22 @@ def _annotate(ex: Example) -> str:
     return text
 
 
-def render_nlu(data: TrainingData, source: str, examples: Mapping[str, list[Example]] | None = None) -> str:
-    """Render ``nlu.yml`` (or, given ``examples``, another NLU file such as the held-out test set)."""
-    out = [HEADER.format(source=source), f"version: {YAML_VERSION}\n", "nlu:\n"]
+def iter_nlu(data: TrainingData, source: str, examples: Mapping[str, list[Example]] | None = None) -> Iterator[str]:
+    """Yield ``nlu.yml`` in pieces (one per intent), so a large corpus is never one huge string."""
+    yield f"{HEADER.format(source=source)}version: {YAML_VERSION}\nnlu:\n"
     for intent, of_intent in (data.examples if examples is None else examples).items():
         if not of_intent:
             continue
-        out.append(f"- intent: {_n(intent)}\n  examples: |\n")
         if any(ex.entities for ex in of_intent):
-            out.extend(f"    - {_annotate(ex)}\n" for ex in of_intent)
+            body = "".join([f"    - {_annotate(ex)}\n" for ex in of_intent])
         else:
-            out.append("    - ")
-            out.append("\n    - ".join([ex.text for ex in of_intent]))
-            out.append("\n")
-    return "".join(out)
+            body = "    - " + "\n    - ".join([ex.text for ex in of_intent]) + "\n"
+        yield f"- intent: {_n(intent)}\n  examples: |\n{body}"
+
+
+def render_nlu(data: TrainingData, source: str, examples: Mapping[str, list[Example]] | None = None) -> str:
+    """Render ``nlu.yml`` (or, given ``examples``, another NLU file such as the held-out test set)."""
+    return "".join(iter_nlu(data, source, examples))
 
 
 def render_domain(data: TrainingData, source: str) -> str:
@@ -106,11 +108,12 @@ def render_stories(data: TrainingData, source: str) -> str:
     return "".join(out)
 
 
-def write_files(files: Mapping[Path, str]) -> None:
+def write_files(files: Mapping[Path, str | Iterable[str]]) -> None:
     """Write several files so that each is either fully new or untouched.
 
     All contents are first written to temporary files beside their targets;
-    only when every one is on disk are they renamed over the targets.
+    only when every one is on disk are they renamed over the targets. A
+    content may be a string or an iterable of strings written one by one.
     """
     for target in files:
         if target.is_dir():
@@ -123,8 +126,9 @@ def write_files(files: Mapping[Path, str]) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
             staged.append((tmp, target))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(content)
+            with os.fdopen(fd, "wb") as handle:
+                for piece in [content] if isinstance(content, str) else content:
+                    handle.write(piece.encode("utf-8"))
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
