@@ -153,6 +153,7 @@ def make_services(cfg: StackConfig) -> list[Service]:
     env["ACTION_SERVER_URL"] = f"{actions_url}/webhook"
     env.setdefault("RASA_SOCKET_URL", f"http://{cfg.host}:{cfg.rasa_port}")
     env.setdefault("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
+    env.setdefault("SITE_ORIGINS", ",".join(site_origins))
     actions = Service(
         "action server",
         [paths.tool("rasa"), "run", "actions", "--actions", "actions", "--port", str(cfg.actions_port)],
@@ -161,9 +162,11 @@ def make_services(cfg: StackConfig) -> list[Service]:
         f"{actions_url}/health",
         cfg.log_dir / "actions.log",
     )
-    cors: list[str] = []
-    for origin in site_origins:
-        cors += ["--cors", origin]
+    extra: list[str] = []
+    for origin in env["SITE_ORIGINS"].split(","):
+        extra += ["--cors", origin.strip()]
+    if env.get("RASA_API_TOKEN"):  # Rasa's HTTP API only ever with a token
+        extra += ["--enable-api", "--auth-token", env["RASA_API_TOKEN"]]
     rasa = Service(
         "Rasa server",
         [
@@ -179,7 +182,7 @@ def make_services(cfg: StackConfig) -> list[Service]:
             cfg.host,
             "--port",
             str(cfg.rasa_port),
-            *cors,
+            *extra,
         ],
         cfg.bot_dir,
         env,

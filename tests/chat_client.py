@@ -34,9 +34,13 @@ def fetch_token(site_url: str, http: requests.Session | None = None) -> Token:
 class ChatClient:
     """A socket.io conversation with Rasa: connect with a JWT, join a session, exchange messages."""
 
-    def __init__(self, rasa_url: str) -> None:
+    def __init__(self, rasa_url: str, origin: str | None = None) -> None:
+        """``origin``: the page's origin, sent as a browser would (Rasa refuses origins not configured)."""
         self.rasa_url = rasa_url
-        self.sio = socketio.Client(reconnection=False)
+        self.origin = origin
+        # websocket-client sends the target URL as Origin unless told otherwise; a browser sends the page's.
+        extra = {"origin": origin} if origin else {}
+        self.sio = socketio.Client(reconnection=False, handle_sigint=False, websocket_extra_options=extra)
         self.replies: queue.Queue[dict] = queue.Queue()
         self.confirmed: queue.Queue[str] = queue.Queue()
         self.sio.on("bot_uttered", self.replies.put)

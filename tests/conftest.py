@@ -87,3 +87,16 @@ def running_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPath
         )
     finally:
         stack.stop()
+
+
+#: Attacks tried by the security suite: (name, refused?) — summarised at the end of the run.
+ATTACKS: list[tuple[str, bool]] = []
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001
+    if ATTACKS:
+        refused = sum(ok for _, ok in ATTACKS)
+        terminalreporter.write_line(f"security suite: {len(ATTACKS)} attacks tried, {refused} refused")
+        for name, ok in ATTACKS:
+            if not ok:
+                terminalreporter.write_line(f"  NOT refused: {name}")

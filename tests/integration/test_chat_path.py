@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def client(running_stack):
-    chat = ChatClient(running_stack.rasa_url)
+    chat = ChatClient(running_stack.rasa_url, running_stack.site_url)
     yield chat
     chat.close()
 
@@ -98,14 +98,14 @@ def test_conversation_is_kept_in_the_sql_tracker_store(running_stack, client):
     ],
 )
 def test_connection_without_a_valid_token_is_refused(running_stack, make_token):
-    chat = ChatClient(running_stack.rasa_url)
+    chat = ChatClient(running_stack.rasa_url, running_stack.site_url)
     token = make_token(running_stack.jwt_secret, "x" * 32)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        chat.connect(token, "x" * 32)
+        chat.connect(token, "x" * 32, timeout=3)
     chat.close()
     # The server keeps serving others.
     good = fetch_token(running_stack.site_url)
-    other = ChatClient(running_stack.rasa_url)
+    other = ChatClient(running_stack.rasa_url, running_stack.site_url)
     try:
         other.connect(good.token, good.session_id)
         assert other.ask("hello")["text"]

@@ -1,0 +1,271 @@
+"""A socket.io channel whose tokens are bound to one conversation.
+
+Stock Rasa 3.6 checks the JWT only on ``connect`` and lets the client pick any
+``session_id`` afterwards, so any token holder can join any conversation. This
+channel extends Rasa's :class:`SocketIOInput` and:
+
+* accepts a connection only with a valid token (algorithm pinned, ``exp`` and
+  ``sub`` required, ``exp`` at most ``max_token_lifetime`` away);
+* accepts ``session_request`` and ``user_uttered`` only for the conversation the
+  token names (``sub``), and refuses everything after the token expires unless
+  the client sent a fresh one with ``refresh_token``;
+* refuses oversized, non-object or wrongly typed payloads and floods beyond a
+  per-connection rate, answering with a ``chat_error`` event;
+* always answers: if handling a message produced no reply (an action server
+  that is down, say), the user gets a polite message; if it is slow, a notice.
+  The user's message is in the tracker either way;
+* joins rooms correctly whatever python-socketio version is installed (newer
+  ones made ``enter_room`` a coroutine that stock Rasa never awaits).
+
+Tokens never appear in logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
+
+from .auth import Grant, TokenRejected, verify_token
+from .limits import MessageRejected, RateLimiter, parse_user_message
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_ALGORITHMS = ("HS256", "HS384", "HS512")
+DEFAULTS: dict[str, Any] = {
+    "max_message_chars": 2000,
+    "max_token_lifetime": 900,
+    "rate_limit_burst": 10,
+    "rate_limit_per_second": 1.0,
+    "slow_notice_seconds": 5.0,
+    "sorry_text": "Sorry, something went wrong on our side and I couldn't finish that. "
+    "Your message is saved; please try again in a moment.",
+    "slow_text": "This is taking a little longer than usual. One moment, please…",
+}
+
+
+class _CountingOutput(SocketIOOutput):
+    """Rasa's socket.io output, counting what it sends so the channel knows whether the bot answered."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.sent = 0
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        self.sent += 1
+        await super()._send_message(socket_id, response)
+
+
+@dataclass
+class _Connection:
+    grant: Grant
+    limiter: RateLimiter
+    joined: bool = False
+
+
+def _origins(value: Any) -> list[str]:
+    if not value:
+        return []
+    items = value if isinstance(value, list) else str(value).split(",")
+    return [o.strip().rstrip("/") for o in items if o and o.strip()]
+
+
+class SecureSocketIOInput(SocketIOInput):
+    """Rasa's socket.io input channel with conversation-bound tokens and input limits."""
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> SecureSocketIOInput:
+        credentials = credentials or {}
+        key = credentials.get("jwt_key")
+        if not key or len(str(key)) < 32:
+            raise ValueError(
+                "secure socket.io channel: jwt_key must be set and at least 32 characters "
+                "(set RASA_JWT_SECRET; see .env.example)"
+            )
+        method = credentials.get("jwt_method", "HS256")
+        if method not in ALLOWED_ALGORITHMS:
+            raise ValueError(f"secure socket.io channel: jwt_method must be one of {ALLOWED_ALGORITHMS}")
+        options = {name: type(default)(credentials.get(name, default)) for name, default in DEFAULTS.items()}
+        if not 0 < options["max_token_lifetime"] <= 3600:
+            raise ValueError("secure socket.io channel: max_token_lifetime must be between 1 and 3600 seconds")
+        return cls(
+            user_message_evt=credentials.get("user_message_evt", "user_uttered"),
+            bot_message_evt=credentials.get("bot_message_evt", "bot_uttered"),
+            namespace=credentials.get("namespace"),
+            socketio_path=credentials.get("socketio_path", "/socket.io"),
+            jwt_key=str(key),
+            jwt_method=method,
+            metadata_key=credentials.get("metadata_key", "metadata"),
+            allowed_origins=_origins(credentials.get("allowed_origins")),
+            **options,
+        )
+
+    def __init__(
+        self,
+        *,
+        jwt_key: str,
+        allowed_origins: list[str] | None = None,
+        max_message_chars: int = DEFAULTS["max_message_chars"],
+        max_token_lifetime: int = DEFAULTS["max_token_lifetime"],
+        rate_limit_burst: float = DEFAULTS["rate_limit_burst"],
+        rate_limit_per_second: float = DEFAULTS["rate_limit_per_second"],
+        slow_notice_seconds: float = DEFAULTS["slow_notice_seconds"],
+        sorry_text: str = DEFAULTS["sorry_text"],
+        slow_text: str = DEFAULTS["slow_text"],
+        **kwargs: Any,
+    ) -> None:
+        kwargs["session_persistence"] = True  # a conversation is a room; the token names it
+        super().__init__(jwt_key=jwt_key, **kwargs)
+        self.allowed_origins = allowed_origins or []
+        self.max_message_chars = max_message_chars
+        self.max_token_lifetime = max_token_lifetime
+        self.rate_limit_burst = rate_limit_burst
+        self.rate_limit_per_second = rate_limit_per_second
+        self.slow_notice_seconds = slow_notice_seconds
+        self.sorry_text = sorry_text
+        self.slow_text = slow_text
+        self.connections: dict[str, _Connection] = {}
+
+    def _verify(self, token: Any) -> Grant:
+        return verify_token(token, key=self.jwt_key, algorithm=self.jwt_algorithm, max_lifetime=self.max_token_lifetime)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        # With origins configured, engine.io checks the Origin header of every
+        # connection (websocket included); clients that send none (servers) pass.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins or [])
+        bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio
+        ns = self.namespace
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        async def refuse(sid: str, code: str, detail: str, *, disconnect: bool = False) -> None:
+            logger.warning("socket.io %s refused (%s): %s", sid, code, detail)
+            await sio.emit("chat_error", {"code": code, "message": detail}, room=sid, namespace=ns)
+            if disconnect:
+                await sio.disconnect(sid, namespace=ns)
+
+        async def join(sid: str, conn: _Connection) -> None:
+            joined = sio.enter_room(sid, conn.grant.conversation_id, namespace=ns)
+            if inspect.isawaitable(joined):  # python-socketio >= 5.10
+                await joined
+            conn.joined = True
+
+        @sio.on("connect", namespace=ns)
+        async def connect(sid: str, environ: dict, auth: Any = None) -> bool:
+            token = auth.get("token") if isinstance(auth, dict) else None
+            try:
+                grant = self._verify(token)
+            except TokenRejected as exc:
+                logger.warning("socket.io connection refused from %s: %s", environ.get("REMOTE_ADDR", "?"), exc)
+                raise SocketRefused("unauthorized") from None
+            self.connections[sid] = _Connection(grant, RateLimiter(self.rate_limit_burst, self.rate_limit_per_second))
+            return True
+
+        @sio.on("disconnect", namespace=ns)
+        async def disconnect(sid: str) -> None:
+            self.connections.pop(sid, None)
+
+        async def current(sid: str) -> _Connection | None:
+            conn = self.connections.get(sid)
+            if conn is None:
+                return None
+            if conn.grant.expired():
+                await refuse(sid, "token_expired", "the token has expired; reconnect with a fresh one", disconnect=True)
+                return None
+            return conn
+
+        @sio.on("session_request", namespace=ns)
+        async def session_request(sid: str, data: Any = None) -> None:
+            conn = await current(sid)
+            if conn is None:
+                return
+            if data is not None and not isinstance(data, dict):
+                await refuse(sid, "bad_request", "session_request payload must be an object")
+                return
+            wanted = (data or {}).get("session_id") or conn.grant.conversation_id
+            if wanted != conn.grant.conversation_id:
+                await refuse(sid, "forbidden", "session_request for another conversation", disconnect=True)
+                return
+            await join(sid, conn)
+            await sio.emit("session_confirm", conn.grant.conversation_id, room=sid, namespace=ns)
+
+        @sio.on("refresh_token", namespace=ns)
+        async def refresh_token(sid: str, data: Any = None) -> None:
+            conn = self.connections.get(sid)
+            if conn is None:
+                return
+            token = data.get("token") if isinstance(data, dict) else None
+            try:
+                grant = self._verify(token)
+            except TokenRejected as exc:
+                await refuse(sid, "unauthorized", f"refresh refused: {exc}", disconnect=True)
+                return
+            if grant.conversation_id != conn.grant.conversation_id:
+                await refuse(sid, "forbidden", "refresh token for another conversation", disconnect=True)
+                return
+            conn.grant = grant
+            await sio.emit("token_refreshed", {"expires_at": grant.expires_at}, room=sid, namespace=ns)
+
+        @sio.on(self.user_message_evt, namespace=ns)
+        async def handle_message(sid: str, data: Any = None) -> None:
+            conn = await current(sid)
+            if conn is None:
+                return
+            if not conn.limiter.allow():
+                await refuse(sid, "rate_limited", "too many messages; wait a moment")
+                return
+            try:
+                text, session_id, metadata = parse_user_message(data, max_chars=self.max_message_chars)
+            except MessageRejected as exc:
+                await refuse(sid, exc.code, exc.detail)
+                return
+            conversation = conn.grant.conversation_id
+            if session_id is not None and session_id != conversation:
+                await refuse(sid, "forbidden", "message for another conversation", disconnect=True)
+                return
+            if not conn.joined:
+                await join(sid, conn)
+            await self._answer(sio, on_new_message, text, conversation, metadata)
+
+        return bp
+
+    async def _answer(
+        self,
+        sio: AsyncServer,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        text: str,
+        conversation: str,
+        metadata: dict,
+    ) -> None:
+        output = _CountingOutput(sio, self.bot_message_evt)
+        message = UserMessage(text, output, conversation, input_channel=self.name(), metadata=metadata)
+        started = time.monotonic()
+        task = asyncio.ensure_future(on_new_message(message))
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.slow_notice_seconds)
+            if not done and output.sent == 0:
+                await output.send_text_message(conversation, self.slow_text)
+            await task
+        except Exception:
+            logger.exception("handling a message of conversation %s failed", conversation)
+        if output.sent == 0 or (task.done() and not task.cancelled() and task.exception() is not None):
+            logger.warning(
+                "conversation %s: no reply after %.1f s; sent the apology", conversation, time.monotonic() - started
+            )
+            await output.send_text_message(conversation, self.sorry_text)
+        await sio.emit("bot_done", {}, room=conversation, namespace=self.namespace)
