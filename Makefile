@@ -73,3 +73,14 @@ clean:  ## remove run logs, test artifacts and caches (keeps .venv, models and .
 
 distclean: clean  ## also remove .venv, node_modules, trained models and generated training data
 	rm -rf $(VENV) $(NODE_DIR) .cache rasa_bot/models rasa_bot/data/nlu.yml rasa_bot/data/rules.yml rasa_bot/domain/generated.yml
+
+# --- rasa_bot (issue 4): NLU figures, evaluation, business database ---------------------------
+.PHONY: bench-nlu evaluate db
+bench-nlu: $(VENV)/.installed  ## train each NLU config on Bitext's official split; table in bench/results/nlu.md
+	$(PY) bench/bench_nlu.py
+
+evaluate: $(VENV)/.installed  ## rasa test nlu on the held-out split: report, errors, confusion matrix in bench/results/evaluate/
+	$(PY) bench/evaluate.py
+
+db: $(VENV)/.installed  ## create the orders database's schema and demo data (ACTIONS_DATABASE_URL; RESET=1 drops it first)
+	$(PY) -m rasa_bot.actions.services $(if $(RESET),--reset)

@@ -253,8 +253,9 @@ def check_open_order(dispatcher: CollectingDispatcher, value: Any, what: str) ->
     return {"order_id": number}
 
 
-class StartForm(Action):
-    """Start a form from an intent: check a number already known, then activate the form.
+class StartForm:
+    """Start a form from an intent: check a number already known, then activate the form (a mixin:
+    rasa-sdk registers every Action subclass, so the base is not one).
 
     The converter's rules map an intent to one action and then wait for the
     user, so a rule cannot run a form directly (Rasa wants the rule to show the
@@ -273,7 +274,7 @@ class StartForm(Action):
         return [ActiveLoop(self.form), *events]
 
 
-class ActionStartCancelOrder(StartForm):
+class ActionStartCancelOrder(StartForm, Action):
     """``cancel_order``: the form asks for the order number (if not known) and a confirmation."""
 
     form = "cancel_order_form"
@@ -283,7 +284,7 @@ class ActionStartCancelOrder(StartForm):
         return "action_cancel_order_start"
 
 
-class ActionStartChangeAddress(StartForm):
+class ActionStartChangeAddress(StartForm, Action):
     """``change_shipping_address``: the form asks for the order number (if not known) and the address."""
 
     form = "change_address_form"
