@@ -32,7 +32,8 @@ _NEEDS_CLEANING = re.compile(r"[\x00-\x1f\x7f-\xa0\[\]]").search
 _NOT_PLAIN = re.compile(r"[^ -Z\\^-~]").search
 _new_tuple = tuple.__new__
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
-_known_good: set[str] = set()  # non-ASCII characters normalisation keeps as they are
+# Characters normalisation keeps as they are (a space only once runs and ends are ruled out).
+_known_good: set[str] = {chr(c) for c in range(0x20, 0x7F)} - {"[", "]"}
 _name_cache: dict[str, str] = {}
 
 

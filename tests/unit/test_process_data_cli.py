@@ -283,3 +283,89 @@ def test_help_lists_what_the_parser_defines(command: str, options: list[str]) ->
     for action in csv_parser._actions:
         if action.help:
             assert " ".join(action.help.split()[:3]) in " ".join(proc.stdout.split())
+
+
+# --- more bad inputs: one line on stderr naming the file, exit 2, nothing written ----------------
+
+MORE_BAD_CSV = {
+    "binary-with-nul": (b"\x00\x01\x02\x03" * 64, ("binary data",)),
+    "misspelled-header": (b"utterance,intnet\nhello,greet\n", ("columns found: utterance, intnet", "'intnet'")),
+    "header-only": (b"utterance,intent\n", ("no usable rows",)),
+    "unknown-entity": (b"utterance,intent,entity_type,entity_value\nhi there,greet,name,Bob\n", (":2:", "'Bob'")),
+}
+
+
+@pytest.mark.parametrize("case", list(MORE_BAD_CSV))
+def test_more_bad_csv_inputs(tmp_path: Path, case: str) -> None:
+    content, needles = MORE_BAD_CSV[case]
+    src = write(tmp_path / f"{case}.csv", content)
+    proc = run_cli("csv", src, "--out", tmp_path / "bot")
+    assert_one_line_error(proc, f"{case}.csv", *needles)
+    assert not (tmp_path / "bot").exists()
+
+
+def test_misspelled_column_flag_names_the_nearest(tmp_path: Path) -> None:
+    src = write(tmp_path / "c.csv", "utterance,intent,category\nhi,greet,G\n")
+    proc = run_cli("csv", src, "--out", tmp_path / "bot", "--category-column", "categroy")
+    assert_one_line_error(proc, "c.csv", "no column 'categroy'", "did you mean 'category'?")
+
+
+def test_strict_fails_on_a_warning_and_writes_nothing(tmp_path: Path) -> None:
+    src = write(tmp_path / "c.csv", "utterance,intent\nhello,greet\nhi,greet\nonly once,lonely\n")
+    proc = run_cli("csv", src, "--out", tmp_path / "bot", "--strict")
+    assert_one_line_error(proc, "c.csv", "--strict", "'lonely' has only 1 example")
+    assert not (tmp_path / "bot").exists()
+
+
+def test_unknown_encoding_flag_is_one_line(tmp_path: Path) -> None:
+    src = write(tmp_path / "c.csv", "utterance,intent\nhello,greet\n")
+    assert_one_line_error(run_cli("csv", src, "--out", tmp_path / "bot", "--encoding", "nope"), "unknown encoding")
+
+
+@pytest.mark.parametrize("value", ["1", "-0.2", "abc"])
+def test_bad_test_fraction_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    proc = run_cli("csv", DEMO, "--out", tmp_path / "bot", "--test-fraction", value)
+    assert proc.returncode == 2
+    assert "--test-fraction" in proc.stderr
+    assert not (tmp_path / "bot").exists()
+
+
+TELEGRAM_BAD = {
+    "empty": (b"", "empty"),
+    "not-json": (b"name,intent\n", "not valid JSON"),
+    "not-telegram": (b'{"intents": ["greet"], "version": "3.1"}', "not a Telegram Desktop export"),
+    "binary": (bytes(range(255, -1, -1)), "not UTF-8"),
+    "no-server": (b'{"name": "c", "messages": [{"type": "message", "from_id": "user1", "text": "hi"}]}', "which side"),
+}
+
+
+@pytest.mark.parametrize("case", list(TELEGRAM_BAD))
+def test_bad_telegram_inputs(tmp_path: Path, case: str) -> None:
+    content, needle = TELEGRAM_BAD[case]
+    src = write(tmp_path / f"{case}.json", content)
+    proc = run_cli("telegram", src, "--out", tmp_path / "bot")
+    assert_one_line_error(proc, f"{case}.json", needle)
+    assert not (tmp_path / "bot").exists()
+
+
+def test_missing_telegram_export(tmp_path: Path) -> None:
+    proc = run_cli("telegram", tmp_path / "result.json", "--out", tmp_path / "bot")
+    assert_one_line_error(proc, "result.json", "file not found")
+
+
+def test_telegram_success(tmp_path: Path) -> None:
+    export = REPO / "tests" / "golden" / "process_data" / "telegram_full" / "result.json"
+    proc = run_cli("telegram", export, "--out", tmp_path / "bot")
+    assert proc.returncode == 0, proc.stderr
+    assert summary_of(proc.stdout)["messages read"] == "11"
+    assert f"wrote {tmp_path / 'bot' / 'telegram_pairs.csv'}" in proc.stdout
+    assert all(line.startswith("warning: ") for line in proc.stderr.splitlines())
+
+
+def test_summary_shows_examples_per_intent_and_no_progress_bar_off_a_terminal(tmp_path: Path) -> None:
+    proc = run_cli("csv", DEMO, "--out", tmp_path / "bot", "--test-fraction", "0.2")
+    assert proc.returncode == 0, proc.stderr
+    per_intent = proc.stdout.split("examples per intent (train / test)\n")[1].split("wrote ")[0].splitlines()
+    assert len(per_intent) == 20
+    assert all(line.rstrip().endswith(" / 4") for line in per_intent)
+    assert proc.stderr == ""  # stderr is a pipe here: no progress bar
