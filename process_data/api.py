@@ -15,7 +15,7 @@ from .csv_reader import Columns, CsvReader, _sniff
 from .errors import ConversionError
 from .model import TrainingData
 from .split import split_train_test
-from .writers import iter_nlu, render_domain, render_rules, render_stories, write_files
+from .writers import HEADER, iter_nlu, render_domain, render_rules, render_stories, write_files
 
 DEFAULT_TEST_FILE = "tests/nlu_test.yml"
 
@@ -29,6 +29,8 @@ class ConversionResult:
         files: The files written, in a fixed order.
         source: The input file.
         detected: A one-line account of the detected layout (encoding, delimiter, columns).
+        notes: Extra lines for the summary.
+        removed: Optional files an earlier run generated and this one did not, now removed.
     """
 
     data: TrainingData
@@ -36,6 +38,7 @@ class ConversionResult:
     source: Path | None = None
     detected: str = ""
     notes: list[str] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
 
 
 def load_action_map(path: str | Path) -> dict[str, str]:
@@ -256,13 +259,30 @@ def _convert(
         files[out / test_file] = iter_nlu(data, name, data.test_examples)
     for rel, content in (extra_files or {}).items():
         files[out / rel] = content
+    # Optional files an earlier run generated but this one does not: stale, so removed
+    # (only when their first line shows they are ours; hand-written files are never touched).
+    stale = [
+        p
+        for p in dict.fromkeys((out / "data" / "stories.yml", out / test_file, out / DEFAULT_TEST_FILE))
+        if p not in files and _generated_by_us(p)
+    ]
     try:
         write_files(files)
+        for path in stale:
+            path.unlink()
     except OSError as exc:
         raise ConversionError(
             f"cannot write the output: {exc.strerror or exc}", getattr(exc, "filename", None) or out
         ) from exc
-    return ConversionResult(data=data, files=list(files), source=source)
+    return ConversionResult(data=data, files=list(files), source=source, removed=stale)
+
+
+def _generated_by_us(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.readline().startswith(HEADER.split("{")[0].encode("utf-8"))
+    except OSError:
+        return False
 
 
 def convert_telegram(

@@ -498,3 +498,18 @@ def test_property_every_kept_row_is_read_back_by_rasa(
     s = result.data.stats
     dropped = s["dropped: empty text"] + s["dropped: duplicate"] + s["dropped: same text, other intent"]
     assert s["kept"] + dropped == s["rows read"] == len(rows)
+
+
+def test_optional_files_of_an_earlier_run_are_removed_but_hand_written_ones_kept(tmp_path: Path) -> None:
+    src = write(tmp_path / "c.csv", "utterance,intent\nhi,greet\nhello,greet\nhey,greet\n")
+    out = tmp_path / "out"
+    convert_csv(src, out, stories=True, test_fraction=0.34)
+    assert (out / "data" / "stories.yml").is_file() and (out / "tests" / "nlu_test.yml").is_file()
+    hand = write(out / "tests" / "test_stories.yml", "stories: []\n")
+    result = convert_csv(src, out)
+    assert not (out / "data" / "stories.yml").exists() and not (out / "tests" / "nlu_test.yml").exists()
+    assert sorted(result.removed) == sorted([out / "data" / "stories.yml", out / "tests" / "nlu_test.yml"])
+    assert hand.read_text(encoding="utf-8") == "stories: []\n"
+    write(out / "data" / "stories.yml", "version: '3.1'\nstories: []\n")  # hand-written: not ours
+    assert convert_csv(src, out).removed == []
+    assert (out / "data" / "stories.yml").is_file()
