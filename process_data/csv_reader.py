@@ -331,9 +331,9 @@ class CsvReader:
                             self.stats.blank_rows += 1
                             continue
                         raise ConversionError(f"empty intent in column '{layout.intent}'", path, line)
-                    if ci is not None:
+                    if ci is not None and intent not in categories:
                         category = record[ci].strip()
-                        if category and intent not in categories:
+                        if category:
                             categories[intent] = category
                     entities: tuple[Entity, ...] = ()
                     if eti is not None and record[eti].strip():
