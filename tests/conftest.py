@@ -9,6 +9,7 @@ Models are cached by the fingerprint of their training inputs (in
 from __future__ import annotations
 
 import secrets
+from contextlib import contextmanager
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,11 +51,10 @@ def demo_bot(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return bot_dir, train(bot_dir)
 
 
-@pytest.fixture(scope="session")
-def running_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """The action server, Rasa and Django, started for real on free ports."""
+@contextmanager
+def launch_stack(demo_bot: tuple[Path, Path], state: Path, **env_overrides: str) -> Iterator[RunningStack]:
+    """Start the three services for real on free ports, with fresh secrets and databases under ``state``."""
     bot_dir, model = demo_bot
-    state = tmp_path_factory.mktemp("state")
     secret = secrets.token_urlsafe(32)
     env = {
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
@@ -64,6 +64,7 @@ def running_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPath
         "DJANGO_DB_PATH": str(state / "django.sqlite3"),
         "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
         "ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}",
+        **env_overrides,
     }
     cfg = StackConfig(
         bot_dir=bot_dir,
@@ -87,6 +88,20 @@ def running_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPath
         )
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def running_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """The stack shared by tests that leave it as they found it."""
+    with launch_stack(demo_bot, tmp_path_factory.mktemp("state")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def private_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """A stack of the module's own, for tests that kill and restart services."""
+    with launch_stack(demo_bot, tmp_path_factory.mktemp("private-state")) as running:
+        yield running
 
 
 #: Attacks tried by the security suite: (name, refused?) — summarised at the end of the run.

@@ -6,5 +6,6 @@ app_name = "chat"
 urlpatterns = [
     path("", views.index, name="index"),
     path("chat/token", views.token, name="token"),
+    path("chat/restart", views.restart, name="restart"),
     path("healthz", views.health, name="health"),
 ]
