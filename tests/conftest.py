@@ -9,8 +9,8 @@ Models are cached by the fingerprint of their training inputs (in
 from __future__ import annotations
 
 import secrets
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
