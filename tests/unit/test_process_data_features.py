@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 
 from process_data import ConversionError, convert_csv
 from process_data.api import load_responses
-from process_data.convert import build_training_data, is_clean, normalize, safe_name
+from process_data.convert import build_training_data, clean_plain, clean_text, is_clean, normalize, safe_name
 from process_data.csv_reader import Columns, CsvReader, read_csv
 from process_data.model import Entity, Example
 from process_data.split import split_train_test
@@ -175,6 +176,31 @@ def test_build_gives_the_same_texts_as_normalize(text: str) -> None:
     data = build_training_data([ex(text, "greet")], min_examples=0)
     expected = normalize(text)[0]
     assert [e.text for e in data.examples.get("greet", [])] == ([expected] if expected else [])
+
+
+def _reference_clean(text: str, brackets: bool = True) -> str:
+    """The plain per-character definition of cleaning the fast functions must match."""
+    out = []
+    for ch in text:
+        if ch.isspace():
+            out.append(" ")
+        elif unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn"):
+            out.append({"[": "(", "]": ")"}.get(ch, ch) if brackets else ch)
+    return " ".join("".join(out).split())
+
+
+_ODD = st.one_of(
+    st.characters(),
+    st.sampled_from(list("\x00\x07\t\n\x0b\x1c\x1f\x7f\x85\x9f\xa0\u2028\u3000\ud800\ue000\U000f0000\u0378[] ")),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(_ODD, max_size=40))
+def test_fast_cleaning_matches_the_per_character_definition(text: str) -> None:
+    assert clean_plain(text) == _reference_clean(text)
+    assert normalize(text)[0] == _reference_clean(text)
+    assert clean_text(text) == _reference_clean(text, brackets=False)
 
 
 def test_safe_name_is_cached_and_stable() -> None:
