@@ -84,7 +84,7 @@ def test_default_config_learns_a_small_corpus(demo_bot):
         "could you cancel the order I placed yesterday": "cancel_order",
         "what's the status of my order 48213": "check_order_status",
         "I'd like to speak with a person please": "contact_human_agent",
-        "where's the money for my returned item": "track_refund",
+        "has my refund been paid yet": "track_refund",
         "hi there!": "greet",
         "thanks a lot": "thank",
         "tell me a joke": "out_of_scope",
