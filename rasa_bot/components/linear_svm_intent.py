@@ -37,9 +37,7 @@ logger = logging.getLogger(__name__)
 def sentence_blocks(message: Message, origins: list[str]) -> list[sp.csr_matrix]:
     """The sparse sentence features of ``message`` from each featurizer in ``origins`` (zeros if absent)."""
     found = {
-        f.origin: f.features
-        for f in message.features
-        if f.attribute == TEXT and f.type == "sentence" and f.is_sparse()
+        f.origin: f.features for f in message.features if f.attribute == TEXT and f.type == "sentence" and f.is_sparse()
     }
     return [sp.csr_matrix(found[o]) if o in found else None for o in origins]
 
@@ -111,7 +109,7 @@ class LinearSvmIntentClassifier(IntentClassifier, GraphComponent):
     def _matrix(self, messages: list[Message]) -> sp.csr_matrix:
         widths = [len(idf) for idf in self.idfs]
         blocks = self._counts(messages, widths)
-        return sp.hstack([tfidf(b, idf) for b, idf in zip(blocks, self.idfs)]).tocsr()
+        return sp.hstack([tfidf(b, idf) for b, idf in zip(blocks, self.idfs, strict=True)]).tocsr()
 
     # -- training ----------------------------------------------------------------
     def train(self, training_data: TrainingData) -> Resource:
@@ -141,7 +139,7 @@ class LinearSvmIntentClassifier(IntentClassifier, GraphComponent):
         for block in counts:
             df = np.bincount(block.indices, minlength=block.shape[1]) if block.nnz else np.zeros(block.shape[1])
             self.idfs.append(np.log((1.0 + n) / (1.0 + df)) + 1.0)
-        x = sp.hstack([tfidf(b, idf) for b, idf in zip(counts, self.idfs)]).tocsr()
+        x = sp.hstack([tfidf(b, idf) for b, idf in zip(counts, self.idfs, strict=True)]).tocsr()
         y = [e.get(INTENT) for e in examples]
         svm = LinearSVC(C=self.config["C"], class_weight=self.config["class_weight"], dual=True, max_iter=5000)
         svm.fit(x, y)
@@ -164,7 +162,7 @@ class LinearSvmIntentClassifier(IntentClassifier, GraphComponent):
         if self.coef is None or not messages:
             return messages
         probs = self.predict(messages)
-        for message, row in zip(messages, probs):
+        for message, row in zip(messages, probs, strict=True):
             order = np.argsort(-row)
             ranking = [{"name": self.classes[i], "confidence": float(row[i])} for i in order]
             message.set(INTENT, ranking[0], add_to_output=True)
