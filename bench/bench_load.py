@@ -1,0 +1,322 @@
+"""Load benchmark: real socket.io clients against the real Rasa server, ours vs stock.
+
+Starts the action server and Rasa on loopback twice with the same trained demo
+model: once with the project's channel (rasa_bot/credentials.yml; the
+per-connection rate limit is raised so closed-loop clients are not throttled),
+once with stock Rasa's socket.io channel (JWT on, session persistence on,
+python-socketio 5.8.0, which delivers replies). For each, it runs:
+
+* closed loop: N conversations, each sending its next message as soon as the
+  previous one is answered (N = 50 and 200);
+* open loop: messages at a fixed total rate (100/s) spread over N
+  conversations, whatever the replies do.
+
+and records replies/s, p50/p95/p99 latency (send -> first reply) and messages
+lost (no reply within 10 s of the end). Results go to bench/results/load.json
+and load.md. Run: ``make bench-load`` (about 5 minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jwt
+import socketio
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from launcher import paths  # noqa: E402
+from launcher.build import convert, copy_bot_sources, rasa_env, train  # noqa: E402
+from launcher.services import Service, free_port  # noqa: E402
+
+ORIGIN = "http://bench.localhost"
+# Messages that each get exactly one reply from the demo bot.
+MESSAGES = ["hello", "what payment methods do you accept", "how long does delivery take", "I want a refund"]
+RESULTS = REPO / "bench" / "results"
+
+
+def token(secret: str, conversation: str) -> str:
+    return jwt.encode({"sub": conversation, "exp": int(time.time()) + 900}, secret, algorithm="HS256")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+class Conversation:
+    """One socket.io client and its outstanding messages (FIFO: one reply per message)."""
+
+    def __init__(self, url: str, secret: str) -> None:
+        self.url = url
+        self.id = secrets.token_hex(16)
+        self.secret = secret
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.pending: list[float] = []
+        self.latencies: list[float] = []
+        self.answered = asyncio.Event()
+        self.confirmed = asyncio.Event()
+        self.sio.on("bot_uttered", self._reply)
+        self.sio.on("session_confirm", lambda *_: self.confirmed.set())
+
+    async def _reply(self, data: dict) -> None:
+        if self.pending:
+            self.latencies.append(time.perf_counter() - self.pending.pop(0))
+            self.answered.set()
+
+    async def open(self) -> None:
+        await self.sio.connect(
+            self.url,
+            auth={"token": token(self.secret, self.id)},
+            headers={"Origin": ORIGIN},
+            transports=["websocket"],
+        )
+        await self.sio.emit("session_request", {"session_id": self.id})
+        await asyncio.wait_for(self.confirmed.wait(), 30)
+
+    async def send(self, text: str) -> None:
+        self.answered.clear()
+        self.pending.append(time.perf_counter())
+        await self.sio.emit("user_uttered", {"message": text, "session_id": self.id})
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+async def open_all(url: str, secret: str, n: int) -> list[Conversation]:
+    convs = [Conversation(url, secret) for _ in range(n)]
+    sem = asyncio.Semaphore(20)
+
+    async def one(c: Conversation) -> None:
+        async with sem:
+            await c.open()
+
+    await asyncio.gather(*(one(c) for c in convs))
+    return convs
+
+
+async def drain(convs: list[Conversation], timeout: float = 10.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while any(c.pending for c in convs) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+
+
+def summarise(convs: list[Conversation], sent: int, wall: float) -> dict:
+    lat = [x * 1000 for c in convs for x in c.latencies]
+    return {
+        "sent": sent,
+        "replies": len(lat),
+        "lost": sent - len(lat),
+        "replies_per_s": round(len(lat) / wall, 1),
+        "p50_ms": round(percentile(lat, 50), 1),
+        "p95_ms": round(percentile(lat, 95), 1),
+        "p99_ms": round(percentile(lat, 99), 1),
+        "mean_ms": round(statistics.fmean(lat), 1) if lat else None,
+    }
+
+
+async def closed_loop(url: str, secret: str, conversations: int, per_conversation: int) -> dict:
+    convs = await open_all(url, secret, conversations)
+    sent = 0
+
+    async def run(c: Conversation) -> None:
+        nonlocal sent
+        for i in range(per_conversation):
+            await c.send(MESSAGES[i % len(MESSAGES)])
+            sent += 1
+            try:
+                await asyncio.wait_for(c.answered.wait(), 10)
+            except asyncio.TimeoutError:
+                return
+
+    start = time.perf_counter()
+    await asyncio.gather(*(run(c) for c in convs))
+    wall = time.perf_counter() - start
+    await drain(convs)
+    result = summarise(convs, sent, wall)
+    await asyncio.gather(*(c.close() for c in convs), return_exceptions=True)
+    return result
+
+
+async def open_loop(url: str, secret: str, conversations: int, rate: float, seconds: float) -> dict:
+    convs = await open_all(url, secret, conversations)
+    total = int(rate * seconds)
+    start = time.perf_counter()
+    for i in range(total):
+        target = start + i / rate
+        delay = target - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await convs[i % conversations].send(MESSAGES[i % len(MESSAGES)])
+    await drain(convs)
+    wall = max(seconds, time.perf_counter() - start)
+    result = summarise(convs, total, wall)
+    result["offered_per_s"] = rate
+    await asyncio.gather(*(c.close() for c in convs), return_exceptions=True)
+    return result
+
+
+def start_servers(bot_dir: Path, model: Path, credentials: Path, state: Path, secret: str) -> tuple[list[Service], str]:
+    rasa_port, actions_port = free_port(), free_port()
+    env = rasa_env(
+        {
+            "RASA_JWT_SECRET": secret,
+            "SITE_ORIGINS": ORIGIN,
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
+            "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
+            "ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}",
+            "SANIC_HOST": "127.0.0.1",
+        }
+    )
+    actions = Service(
+        "actions",
+        [paths.tool("rasa"), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+        bot_dir,
+        env,
+        f"http://127.0.0.1:{actions_port}/health",
+        state / "actions.log",
+    )
+    rasa = Service(
+        "rasa",
+        [
+            paths.tool("rasa"),
+            "run",
+            "--model",
+            str(model),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            str(credentials),
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(rasa_port),
+        ],
+        bot_dir,
+        env,
+        f"http://127.0.0.1:{rasa_port}/webhooks/rest/",
+        state / "rasa.log",
+    )
+    for s in (actions, rasa):
+        s.start()
+    for s in (actions, rasa):
+        s.wait_ready(240)
+    return [actions, rasa], f"http://127.0.0.1:{rasa_port}"
+
+
+def credentials_for(variant: str, folder: Path) -> Path:
+    path = folder / f"credentials-{variant}.yml"
+    if variant == "ours":
+        creds = yaml.safe_load((paths.BOT_DIR / "credentials.yml").read_text())
+        channel = creds["channels.secure_socketio.SecureSocketIOInput"]
+        channel["rate_limit_burst"] = 1_000_000  # closed-loop clients send as fast as replies come
+        channel["rate_limit_per_second"] = 1_000_000
+    else:
+        creds = {
+            "socketio": {
+                "user_message_evt": "user_uttered",
+                "bot_message_evt": "bot_uttered",
+                "session_persistence": True,
+                "jwt_key": "${RASA_JWT_SECRET}",
+                "jwt_method": "HS256",
+            },
+            "rest": None,
+        }
+    path.write_text(yaml.safe_dump(creds))
+    return path
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as info:
+        cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "platform": platform.platform()}
+
+
+SCENARIOS = [
+    ("closed loop, 50 conversations x 20 messages", lambda u, s: closed_loop(u, s, 50, 20)),
+    ("closed loop, 200 conversations x 10 messages", lambda u, s: closed_loop(u, s, 200, 10)),
+    ("open loop, 100 msg/s over 50 conversations, 30 s", lambda u, s: open_loop(u, s, 50, 100, 30)),
+    ("open loop, 100 msg/s over 200 conversations, 30 s", lambda u, s: open_loop(u, s, 200, 100, 30)),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test of the benchmark itself")
+    args = parser.parse_args()
+    scenarios = SCENARIOS
+    if args.quick:
+        scenarios = [
+            ("closed loop, 5 conversations x 4 messages", lambda u, s: closed_loop(u, s, 5, 4)),
+            ("open loop, 20 msg/s over 5 conversations, 2 s", lambda u, s: open_loop(u, s, 5, 20, 2)),
+        ]
+    work = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    bot_dir = copy_bot_sources(work / "bot")
+    convert(paths.DEMO_CORPUS, bot_dir, quiet=True)
+    model = train(bot_dir)
+    secret = secrets.token_urlsafe(48)
+    results: dict = {"machine": machine(), "model": model.name, "variants": {}}
+    for variant in ("ours", "stock"):
+        state = work / variant
+        state.mkdir()
+        services, url = start_servers(bot_dir, model, credentials_for(variant, work), state, secret)
+        try:
+            results["variants"][variant] = {}
+            for name, scenario in scenarios:
+                print(f"[{variant}] {name} …", flush=True)
+                outcome = asyncio.run(scenario(url, secret))
+                results["variants"][variant][name] = outcome
+                print(f"    {outcome}", flush=True)
+            log = (state / "rasa.log").read_text(errors="replace")
+            results["variants"][variant]["never_awaited_warnings"] = log.count("never awaited")
+        finally:
+            for s in reversed(services):
+                s.stop()
+    out = RESULTS / ("load-quick.json" if args.quick else "load.json")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    if not args.quick:
+        (RESULTS / "load.md").write_text(render_markdown(results))
+    print(f"wrote {out}")
+    return 0
+
+
+def render_markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        "# Load benchmark (bench/bench_load.py)",
+        "",
+        f"Machine: {m['cpus']} cores, {m['cpu']}, Python {m['python']}. Client and servers on the same machine.",
+        "",
+        "| scenario | channel | replies/s | p50 ms | p95 ms | p99 ms | sent | lost |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    names = [n for n in results["variants"]["ours"] if isinstance(results["variants"]["ours"][n], dict)]
+    for name in names:
+        for variant in ("ours", "stock"):
+            r = results["variants"][variant][name]
+            lines.append(
+                f"| {name} | {variant} | {r['replies_per_s']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} "
+                f"| {r['sent']} | {r['lost']} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
