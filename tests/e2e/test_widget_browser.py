@@ -1,4 +1,9 @@
-"""A person's view: headless Chromium opens the page, types, and sees the bot answer."""
+"""A person's view: headless Chromium uses the widget as a customer would.
+
+Types, clicks the bot's buttons, reloads (history and conversation kept), sees
+the widget reconnect by itself after Rasa restarts, starts a new chat, and
+saves desktop and phone screenshots under test-artifacts/.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
 
 @pytest.fixture(scope="module")
@@ -33,28 +39,100 @@ def browser():
         chromium.close()
 
 
-def test_visitor_chats_in_the_widget(running_stack, browser, artifacts_dir):
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    failed: list[str] = []
-    page.on("requestfailed", lambda req: failed.append(req.url))
-    external: list[str] = []
-    page.on("request", lambda req: external.append(req.url) if "127.0.0.1" not in req.url else None)
-    page.goto(f"{running_stack.site_url}/")
-    page.get_by_role("status").filter(has_text="Online").wait_for(timeout=30_000)
+def wait_online(page, timeout: float = 30_000) -> None:
+    page.get_by_role("status").filter(has_text="Online").wait_for(timeout=timeout)
 
+
+def say(page, text: str) -> None:
     box = page.get_by_label("Your message")
-    box.fill("I want to cancel my order")
+    box.fill(text)
     box.press("Enter")
-    page.locator(".msg--user", has_text="I want to cancel my order").wait_for()
-    reply = page.locator(".msg--bot").first
-    reply.wait_for(timeout=20_000)
-    assert "cancel" in reply.inner_text().lower()
+    page.locator(".msg--user", has_text=text).last.wait_for()
 
-    box.fill("what is the status of order 12345")
-    page.get_by_role("button", name="Send").click()
-    page.locator(".msg--bot", has_text="Lisbon").wait_for(timeout=20_000)
 
-    page.screenshot(path=str(artifacts_dir / "widget-desktop.png"), full_page=True)
-    assert external == [], f"the page loaded something from outside: {external}"
-    assert failed == [], f"requests failed: {failed}"
-    page.close()
+def bot_says(page, text: str, timeout: float = 20_000):
+    found = page.locator(".msg--bot", has_text=text).last
+    found.wait_for(timeout=timeout)
+    return found
+
+
+def test_customer_conversation_in_the_widget(private_stack, browser, artifacts_dir):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    outside: list[str] = []
+    page.on("request", lambda req: outside.append(req.url) if "127.0.0.1" not in req.url else None)
+    page.goto(f"{private_stack.site_url}/")
+    wait_online(page)
+
+    say(page, "what is the status of order 12345")
+    bot_says(page, "Lisbon")
+
+    # A form with buttons: cancel an order, confirm by clicking.
+    say(page, "I want to cancel my order")
+    bot_says(page, "Which order")
+    say(page, "80002")
+    question = bot_says(page, "cancel order 80002")
+    question.get_by_role("button", name="Yes, cancel it").click()
+    page.locator(".msg--user", has_text="Yes, cancel it").wait_for()
+    bot_says(page, "order 80002 is cancelled")
+    assert question.get_by_role("button", name="No, keep it").is_disabled()  # a choice is made once
+    assert page.locator(".msg__time").count() >= 8  # every message carries its time
+    page.screenshot(path=str(artifacts_dir / "widget-desktop.png"))
+
+    # A reload continues the same conversation, history included.
+    page.reload()
+    wait_online(page)
+    assert page.locator(".msg--bot", has_text="order 80002 is cancelled").count() == 1
+    say(page, "hello")
+    bot_says(page, "help")  # the greeting answers; same conversation, server-side too
+
+    # Rasa restarts: the widget shows it is reconnecting, then comes back by itself.
+    rasa = private_stack.stack["Rasa server"]
+    rasa.stop()
+    page.locator("#chat-banner", has_text="Reconnecting").wait_for(timeout=20_000)
+    assert page.get_by_label("Your message").is_disabled()
+    rasa.start()
+    rasa.wait_ready(180)
+    wait_online(page, timeout=90_000)
+    say(page, "what is the status of order 55120")
+    bot_says(page, "delivered")
+
+    # New chat: an empty log and a new conversation.
+    page.get_by_role("button", name="Start a new conversation").click()
+    page.locator(".msg").first.wait_for(state="detached")
+    wait_online(page)
+    say(page, "hello")
+    bot_says(page, "help")
+    assert page.locator(".msg--bot", has_text="80002").count() == 0
+    assert outside == [], f"the page loaded something from outside: {outside}"
+    context.close()
+
+
+def test_phone_sized_screen(running_stack, browser, artifacts_dir):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{running_stack.site_url}/")
+    wait_online(page)
+    say(page, "what is the status of order 12345")
+    bot_says(page, "Lisbon")
+    chat_box = page.locator("#chat").bounding_box()
+    assert chat_box["width"] == pytest.approx(390, abs=1)  # the widget fills the phone's screen
+    send_box = page.get_by_role("button", name="Send").bounding_box()
+    assert send_box["x"] + send_box["width"] <= 390 and send_box["y"] + send_box["height"] <= 844
+    page.screenshot(path=str(artifacts_dir / "widget-phone.png"))
+    context.close()
+
+
+def test_keyboard_only_use(running_stack, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{running_stack.site_url}/")
+    wait_online(page)
+    assert page.evaluate("document.activeElement.id") == "chat-input"  # focus lands in the message box
+    page.keyboard.type("hello")
+    page.keyboard.press("Enter")
+    bot_says(page, "help")
+    page.keyboard.press("Shift+Tab")  # back to the log, which is focusable and labelled for screen readers
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "log"
+    assert page.get_by_role("log", name="Conversation").count() == 1
+    context.close()

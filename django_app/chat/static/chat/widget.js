@@ -230,7 +230,7 @@
     });
     socket.on("connect_error", function () {
       setOnline(false);
-      showBanner(navigator.onLine === false ? "You are offline. Waiting for the network…" : "Can't reach the assistant. Retrying…");
+      showBanner(navigator.onLine === false ? "You are offline. Waiting for the network…" : "Can't reach the assistant. Reconnecting…");
       if (!socket.active) { retryLater(); }  // refused by the server: retry with a fresh token
     });
   }
