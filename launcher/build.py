@@ -90,8 +90,16 @@ def train(bot_dir: Path = paths.BOT_DIR, cache: Path = paths.MODEL_CACHE) -> Pat
 
 def copy_bot_sources(dest: Path) -> Path:
     """Copy the hand-written parts of the bot into ``dest`` (for tests and experiments)."""
-    ignore = shutil.ignore_patterns(
-        "models", ".rasa", "__pycache__", "*.sqlite3", "nlu.yml", "rules.yml", "generated.yml"
-    )
+    generated = {
+        paths.BOT_DIR / "data" / "nlu.yml",
+        paths.BOT_DIR / "data" / "rules.yml",
+        paths.BOT_DIR / GENERATED_DOMAIN,
+        paths.BOT_DIR / "tests" / "nlu_test.yml",
+    }
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skipped = {n for n in names if n in {"models", ".rasa", "__pycache__", "results"} or n.endswith(".sqlite3")}
+        return skipped | {n for n in names if Path(folder, n) in generated}
+
     shutil.copytree(paths.BOT_DIR, dest, ignore=ignore, dirs_exist_ok=True)
     return dest

@@ -331,9 +331,11 @@ def _build(
     for intent, action in sorted((actions or {}).items()):
         name = safe_name(intent)
         if name not in data.examples:
-            raise ConversionError(
-                f"the action map names intent '{intent}', which the corpus does not have", path=action_map_path
-            )
+            # One action map can serve several corpora; a name it has that this corpus lacks may be a typo,
+            # so it is reported (and --strict makes it an error).
+            where = f"{action_map_path}: " if action_map_path else ""
+            data.warnings.append(f"{where}the action map names intent '{intent}', which the corpus does not have")
+            continue
         data.actions[name] = action
     entity_types: set[str] = set()
     annotations = 0

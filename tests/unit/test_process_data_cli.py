@@ -211,17 +211,20 @@ def test_label_without_letters_names_the_file_and_line(tmp_path: Path) -> None:
     assert_one_line_error(proc, "labels.csv:3:")
 
 
-def test_action_map_with_unknown_intent_names_the_map(tmp_path: Path) -> None:
+def test_action_map_with_unknown_intent_is_a_warning_naming_the_map(tmp_path: Path) -> None:
     src = write(tmp_path / "c.csv", "utterance,intent\nhello,greet\nhi,greet\n")
     amap = write(tmp_path / "my-actions.yml", "order_status: action_check_order_status\n")
     proc = run_cli("csv", src, "--out", tmp_path / "bot", "--action-map", amap)
-    assert_one_line_error(proc, "my-actions.yml", "order_status")
+    assert proc.returncode == 0, proc.stderr
+    warning = next(line for line in proc.stderr.splitlines() if "order_status" in line)
+    assert "my-actions.yml" in warning and "warning" in warning
+    assert "action_check_order_status" not in (tmp_path / "bot" / "domain.yml").read_text(encoding="utf-8")
 
 
-def test_action_map_with_unknown_intent_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+def test_action_map_with_unknown_intent_under_strict_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     src = write(tmp_path / "c.csv", "utterance,intent\nhello,greet\nhi,greet\n")
     amap = write(tmp_path / "my-actions.yml", "order_status: action_check_order_status\n")
-    proc = run_cli("csv", src, "--out", tmp_path / "bot", "--action-map", amap)
+    proc = run_cli("csv", src, "--out", tmp_path / "bot", "--action-map", amap, "--strict")
     assert_one_line_error(proc, "order_status")
     assert not (tmp_path / "bot").exists()
 

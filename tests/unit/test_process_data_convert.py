@@ -284,9 +284,10 @@ def test_intents_mapped_to_an_action_get_a_rule_with_that_action_and_no_response
     assert "\nactions:\n- action_check_order_status\n" in domain
 
 
-def test_action_map_naming_an_unknown_intent_is_an_error() -> None:
-    with pytest.raises(ConversionError, match="'no_such_intent'"):
-        build_training_data([ex("hi", "greet"), ex("yo", "greet")], {"no_such_intent": "action_x"})
+def test_action_map_naming_an_unknown_intent_is_a_warning() -> None:
+    data = build_training_data([ex("hi", "greet"), ex("yo", "greet")], {"no_such_intent": "action_x"})
+    assert data.actions == {}
+    assert any("'no_such_intent'" in w for w in data.warnings)
 
 
 def test_action_map_round_trips_through_rasa(tmp_path: Path) -> None:
@@ -311,12 +312,12 @@ def test_action_map_round_trips_through_rasa(tmp_path: Path) -> None:
     assert rules["answer greet"][-2:] == ["greet", "utter_greet"]
 
 
-def test_action_map_with_an_unknown_intent_writes_nothing(tmp_path: Path) -> None:
+def test_action_map_with_an_unknown_intent_under_strict_writes_nothing(tmp_path: Path) -> None:
     src = write_csv(tmp_path / "c.csv", ["utterance", "intent"], [["hello", "greet"], ["hi", "greet"]])
     amap = tmp_path / "actions.yml"
     amap.write_text("order_status: action_check_order_status\n", encoding="utf-8")
     with pytest.raises(ConversionError, match="order_status"):
-        convert_csv(src, tmp_path / "bot", action_map=amap)
+        convert_csv(src, tmp_path / "bot", action_map=amap, strict=True)
     assert not (tmp_path / "bot").exists()
 
 
