@@ -43,7 +43,9 @@ class ChatClient:
         self.sio = socketio.Client(reconnection=False, handle_sigint=False, websocket_extra_options=extra)
         self.replies: queue.Queue[dict] = queue.Queue()
         self.confirmed: queue.Queue[str] = queue.Queue()
+        self.done: queue.Queue[dict] = queue.Queue()
         self.sio.on("bot_uttered", self.replies.put)
+        self.sio.on("bot_done", self.done.put)
         self.sio.on("session_confirm", self.confirmed.put)
 
     def connect(self, token: str | None, session_id: str, timeout: float = 10) -> None:
@@ -55,9 +57,17 @@ class ChatClient:
         self.session_id = session_id
 
     def ask(self, text: str, timeout: float = 20) -> dict:
-        """Send a message and return the bot's first reply."""
+        """Send a message; return the bot's first reply once Rasa has finished with the message.
+
+        The channel's ``bot_done`` comes after the tracker is saved, so a test
+        may read the tracker store right after this returns.
+        """
         self.sio.emit("user_uttered", {"message": text, "session_id": self.session_id})
-        return self.replies.get(timeout=timeout)
+        reply = self.replies.get(timeout=timeout)
+        self.done.get(timeout=timeout)
+        while not self.replies.empty():  # further messages of the same turn
+            self.replies.get_nowait()
+        return reply
 
     def close(self) -> None:
         if self.sio.connected:

@@ -32,6 +32,7 @@ class RunningStack:
     rasa_url: str
     jwt_secret: str
     tracker_db: Path
+    api_token: str
 
     def log(self, name: str) -> str:
         return self.stack[name].log_tail(20000)
@@ -64,6 +65,7 @@ def launch_stack(demo_bot: tuple[Path, Path], state: Path, **env_overrides: str)
         "DJANGO_DB_PATH": str(state / "django.sqlite3"),
         "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
         "ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}",
+        "RASA_API_TOKEN": secrets.token_urlsafe(32),
         **env_overrides,
     }
     cfg = StackConfig(
@@ -85,6 +87,7 @@ def launch_stack(demo_bot: tuple[Path, Path], state: Path, **env_overrides: str)
             rasa_url=f"http://127.0.0.1:{cfg.rasa_port}",
             jwt_secret=secret,
             tracker_db=state / "tracker.sqlite3",
+            api_token=env["RASA_API_TOKEN"],
         )
     finally:
         stack.stop()
@@ -104,8 +107,7 @@ def private_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPath
         yield running
 
 
-#: Attacks tried by the security suite: (name, refused?) — summarised at the end of the run.
-ATTACKS: list[tuple[str, bool]] = []
+from tests.attack_log import ATTACKS  # noqa: E402  (one list, whichever way this module is imported)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001

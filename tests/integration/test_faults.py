@@ -71,7 +71,8 @@ def test_rasa_restart_keeps_the_conversation(private_stack):
     chat.connect(again.token, again.session_id)
     assert chat.ask("hello")["text"]
     chat.close()
-    assert user_texts(private_stack.tracker_db, token.session_id) == ["I want to cancel my order", "hello"]
+    said = user_texts(private_stack.tracker_db, token.session_id)
+    assert said == ["I want to cancel my order", "hello"], private_stack.log("Rasa server")[-6000:]
 
 
 def test_django_without_its_database_shows_a_clear_error(tmp_path):

@@ -15,8 +15,8 @@ import requests
 import socketio
 import websocket
 
+from tests.attack_log import ATTACKS
 from tests.chat_client import ChatClient, fetch_token
-from tests.conftest import ATTACKS
 
 pytestmark = pytest.mark.integration
 
@@ -311,3 +311,27 @@ def test_rest_channel_answers_with_a_valid_token(running_stack):
     assert resp.status_code == 200
     assert any("cancel" in m.get("text", "").lower() for m in resp.json())
     assert all(m["recipient_id"] == own.session_id for m in resp.json())
+
+
+def test_rasa_http_api_needs_its_token(running_stack):
+    status = f"{running_stack.rasa_url}/status"
+    tracker = f"{running_stack.rasa_url}/conversations/{SID}/tracker"
+    for url in (status, tracker):
+        resp = requests.get(url, timeout=10)
+        record(f"HTTP API without a token: {url.rsplit('/', 1)[-1]}", resp.status_code == 401)
+        wrong = requests.get(url, params={"token": "not-the-token"}, timeout=10)
+        record(f"HTTP API with a wrong token: {url.rsplit('/', 1)[-1]}", wrong.status_code == 401)
+    assert requests.get(status, params={"token": running_stack.api_token}, timeout=10).status_code == 200
+
+
+def test_cors_allows_only_the_site(running_stack):
+    url = f"{running_stack.rasa_url}/webhooks/rest/webhook"
+    evil = requests.options(
+        url, headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}, timeout=10
+    )
+    allowed = evil.headers.get("Access-Control-Allow-Origin")
+    record("CORS preflight from another site", allowed not in ("*", "https://evil.example"))
+    site = requests.options(
+        url, headers={"Origin": running_stack.site_url, "Access-Control-Request-Method": "POST"}, timeout=10
+    )
+    assert site.headers.get("Access-Control-Allow-Origin") == running_stack.site_url
