@@ -5,6 +5,7 @@ action server, several Rasa instances using ``rasa_bot/endpoints-scale.yml``
 and nginx rendering ``deploy/nginx/site.conf.template`` (TLS with a
 self-signed certificate) in front of them. Everything listens on 127.0.0.1 on
 free ports, keeps its files in one temporary folder and is stopped at the end.
+Django runs with production settings under the ``/chat`` prefix behind nginx.
 
     with ScaleStack(bot_dir, model, root, instances=2) as stack:
         stack.rasa_urls, stack.proxy_url, stack.tracker(sender_id, instance)
@@ -31,7 +32,7 @@ import requests
 
 from launcher import paths
 from launcher.build import rasa_env
-from launcher.services import Service, ServiceError, free_port
+from launcher.services import Service, ServiceError, free_port, migrate_django
 
 DEPLOY_DIR = Path(__file__).resolve().parent
 NGINX_TEMPLATE = DEPLOY_DIR / "nginx" / "site.conf.template"
@@ -277,7 +278,7 @@ class Nginx:
 
 
 class ScaleStack:
-    """Postgres + Redis + the action server + ``instances`` Rasa servers + nginx, on loopback."""
+    """Postgres + Redis + the action server + ``instances`` Rasa servers + Django (under /chat) + nginx."""
 
     def __init__(
         self, bot_dir: Path, model: Path, root: Path, instances: int = 2, site_origin: str = "http://127.0.0.1:8000"
@@ -290,7 +291,8 @@ class ScaleStack:
         self.redis = Redis(root / "redis")
         self.rasa_ports = [free_port() for _ in range(instances)]
         self.actions_port = free_port()
-        self.nginx = Nginx(root / "nginx", [f"{HOST}:{p}" for p in self.rasa_ports], f"{HOST}:{free_port()}")
+        self.django_port = free_port()
+        self.nginx = Nginx(root / "nginx", [f"{HOST}:{p}" for p in self.rasa_ports], f"{HOST}:{self.django_port}")
         self.services: list[Service] = []
 
     @property
@@ -305,7 +307,7 @@ class ScaleStack:
         return rasa_env(
             {
                 "RASA_JWT_SECRET": self.jwt_secret,
-                "SITE_ORIGINS": self.site_origin,
+                "SITE_ORIGINS": f"{self.site_origin},{self.proxy_url}",
                 "ACTION_SERVER_URL": f"http://{HOST}:{self.actions_port}/webhook",
                 "ACTIONS_DATABASE_URL": f"sqlite:///{self.root / 'orders.sqlite3'}",
                 "POSTGRES_HOST": HOST,
@@ -317,6 +319,28 @@ class ScaleStack:
                 "REDIS_PORT": str(self.redis.port),
                 "REDIS_PASSWORD": self.redis.password,
             }
+        )
+
+    def _django(self, env: dict[str, str]) -> Service:
+        """Django as in production: under /chat behind the TLS proxy, deploy settings on."""
+        env = {
+            **env,
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_DEBUG": "0",
+            "DJANGO_HTTPS": "1",
+            "DJANGO_ALLOWED_HOSTS": HOST,
+            "DJANGO_CSRF_TRUSTED_ORIGINS": self.proxy_url,
+            "DJANGO_SCRIPT_NAME": "/chat",
+            "DJANGO_PROXY_SSL_HEADER": "1",
+            "DJANGO_SSL_REDIRECT": "1",
+            "DJANGO_HSTS_SECONDS": "3600",
+            "DJANGO_DB_PATH": str(self.root / "django.sqlite3"),
+            "RASA_SOCKET_URL": self.proxy_url,
+        }
+        migrate_django(env)
+        cmd = [paths.tool("python"), "manage.py", "runserver", f"{HOST}:{self.django_port}", "--noreload"]
+        return Service(
+            "django", cmd, paths.DJANGO_DIR, env, f"http://{HOST}:{self.django_port}/healthz", self.root / "django.log"
         )
 
     def _rasa(self, index: int, env: dict[str, str]) -> Service:
@@ -354,6 +378,10 @@ class ScaleStack:
             for rasa in rasas[1:]:
                 rasa.wait_ready(timeout)
             actions.wait_ready(timeout)
+            django = self._django(env)
+            self.services.append(django)
+            django.start()
+            django.wait_ready(timeout)
             self.nginx.start()
         except BaseException:
             self.stop()

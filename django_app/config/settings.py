@@ -94,6 +94,18 @@ DATABASES = {
         "NAME": env("DJANGO_DB_PATH", str(BASE_DIR / "db.sqlite3")),
     }
 }
+#: PostgreSQL instead of SQLite when DJANGO_DB_HOST is set (containers, production; docs/deploy.md).
+if env("DJANGO_DB_HOST"):
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": env("DJANGO_DB_HOST"),
+        "PORT": env("DJANGO_DB_PORT", "5432"),
+        "NAME": env("DJANGO_DB_NAME", "django"),
+        "USER": env("DJANGO_DB_USER", "django"),
+        "PASSWORD": env("DJANGO_DB_PASSWORD", ""),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -102,12 +114,34 @@ HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 
+# --- behind a TLS reverse proxy (docs/deploy.md); every default leaves development as it was ---
+#: The path prefix the proxy serves the site under, e.g. /chat (nginx strips it; Django adds it to URLs).
+SCRIPT_NAME = (env("DJANGO_SCRIPT_NAME", "") or "").rstrip("/")
+if SCRIPT_NAME and not SCRIPT_NAME.startswith("/"):
+    raise ImproperlyConfigured("DJANGO_SCRIPT_NAME must start with / (for example /chat)")
+if SCRIPT_NAME:
+    FORCE_SCRIPT_NAME = SCRIPT_NAME
+    SESSION_COOKIE_PATH = f"{SCRIPT_NAME}/"
+    CSRF_COOKIE_PATH = f"{SCRIPT_NAME}/"
+#: Trust the proxy's X-Forwarded-Proto (only behind a proxy that sets it, never exposed directly).
+if env_bool("DJANGO_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", False)
+#: The container health check calls /healthz over plain HTTP from inside.
+SECURE_REDIRECT_EXEMPT = [r"(^|/)healthz$"]  # request.path includes DJANGO_SCRIPT_NAME
+try:
+    SECURE_HSTS_SECONDS = int(env("DJANGO_HSTS_SECONDS", "0") or 0)
+except ValueError as exc:
+    raise ImproperlyConfigured("DJANGO_HSTS_SECONDS must be a whole number of seconds") from exc
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-STATIC_URL = "static/"
+STATIC_URL = f"{SCRIPT_NAME}/static/" if SCRIPT_NAME else "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 #: The socket.io browser client, installed from the npm registry (package-lock.json).
 STATICFILES_DIRS = [("vendor/socket.io", BASE_DIR / "node_modules" / "socket.io-client" / "dist")]

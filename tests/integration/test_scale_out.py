@@ -12,6 +12,7 @@ same whichever instance is asked, and the same as what Postgres holds.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 import uuid
@@ -187,6 +188,33 @@ def test_simultaneous_messages_of_one_conversation_on_both_instances_are_seriali
     for this, following in zip(users, [*users[1:], len(kinds)], strict=True):
         turn_events = kinds[this:following]
         assert turn_events.count("bot") == 1 and turn_events[-1] == "action_listen", turn_events
+
+
+def test_the_site_under_chat_through_the_proxy_end_to_end(scale: ScaleStack) -> None:
+    """As a browser would: the page under /chat/ over TLS, a token from Django, then socket.io via nginx."""
+    from tests.chat_client import fetch_token
+
+    http = requests.Session()
+    http.trust_env, http.verify = False, False
+    root = requests.get(f"{scale.proxy_url}/", verify=False, allow_redirects=False, timeout=10)
+    assert root.status_code == 302 and root.headers["location"].endswith("/chat/")
+    page = http.get(f"{scale.proxy_url}/chat/", timeout=10)
+    assert page.status_code == 200 and "/chat/static/" in page.text
+    assert page.headers["strict-transport-security"].startswith("max-age=")
+    static = re.search(r'(/chat/static/[^"]+\.js)"', page.text)
+    assert static and http.get(f"{scale.proxy_url}{static.group(1)}", timeout=10).status_code == 200
+    assert http.cookies.get("csrftoken") and all(c.path == "/chat/" for c in http.cookies)
+    granted = fetch_token(f"{scale.proxy_url}/chat", http)
+    turn = Turn(scale.proxy_url, scale.jwt_secret, granted.session_id)
+    turn.token = granted.token  # Django's token, not one the test signed
+    turn.sio.eio.websocket_extra_options = {"origin": scale.proxy_url}
+    try:
+        turn.open()
+        turn.send("hello")
+        assert len(turn.wait()) == 1
+    finally:
+        turn.close()
+    assert_tracker_consistent(scale, granted.session_id)
 
 
 def test_the_rasa_api_is_not_exposed_through_the_proxy(scale: ScaleStack) -> None:
