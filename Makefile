@@ -84,3 +84,20 @@ evaluate: $(VENV)/.installed  ## rasa test nlu on the held-out split: report, er
 
 db: $(VENV)/.installed  ## create the orders database's schema and demo data (ACTIONS_DATABASE_URL; RESET=1 drops it first)
 	$(PY) -m rasa_bot.actions.services $(if $(RESET),--reset)
+
+# --- notebook and scale-out (issue 6) -----------------------------------------------------------
+NB_VENV := .cache/notebook-venv
+.PHONY: notebook bench-scale
+notebook: $(VENV)/.installed $(NB_VENV)/.installed  ## Jupyter on jupyter/walkthrough.ipynb (127.0.0.1:8888, no browser; kernel = .venv)
+	$(PY) -m ipykernel install --prefix $(NB_VENV) --name python3 --display-name "Python 3 (rasa-webchat .venv)" >/dev/null 2>&1
+	$(NB_VENV)/bin/jupyter notebook --ServerApp.ip=127.0.0.1 --ServerApp.port=$${NOTEBOOK_PORT:-8888} \
+	  --no-browser --ServerApp.root_dir=jupyter $(if $(filter 0,$(shell id -u)),--allow-root) jupyter/walkthrough.ipynb
+
+# The Jupyter server lives in its own venv: its packages need a newer `packaging` than Rasa 3.6 allows.
+$(NB_VENV)/.installed: jupyter/requirements-server.txt
+	python3 -m venv $(NB_VENV)
+	$(NB_VENV)/bin/pip install -q --disable-pip-version-check -r jupyter/requirements-server.txt
+	@touch $@
+
+bench-scale: $(VENV)/.installed  ## throughput with 1 and 2 Rasa instances on Postgres + Redis; bench/results/scale.md
+	$(PY) bench/bench_scale.py

@@ -38,3 +38,12 @@ def test_notebook_runs_and_the_bot_answers(demo_bot):
     assert tables and "precision" in tables[0] and "cancel_order" in tables[0], "no evaluation report table"
     accuracy = float(tables[0].split("accuracy ", 1)[1].split(",", 1)[0])
     assert accuracy > 0.5, f"held-out accuracy {accuracy}: the evaluation looks broken"
+
+
+def test_make_notebook_serves_on_loopback_without_a_browser_with_the_project_kernel():
+    makefile = (paths.REPO / "Makefile").read_text()
+    recipe = makefile.split("\nnotebook:", 1)[1].split("\n\n", 1)[0]
+    assert "--ServerApp.ip=127.0.0.1" in recipe and "--no-browser" in recipe
+    assert "$(PY) -m ipykernel install" in recipe and "--name python3" in recipe
+    server_lock = (paths.REPO / "jupyter" / "requirements-server.txt").read_text().splitlines()
+    assert all("==" in line for line in server_lock if line and not line.startswith("#"))
