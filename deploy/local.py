@@ -281,9 +281,17 @@ class ScaleStack:
     """Postgres + Redis + the action server + ``instances`` Rasa servers + Django (under /chat) + nginx."""
 
     def __init__(
-        self, bot_dir: Path, model: Path, root: Path, instances: int = 2, site_origin: str = "http://127.0.0.1:8000"
+        self,
+        bot_dir: Path,
+        model: Path,
+        root: Path,
+        instances: int = 2,
+        site_origin: str = "http://127.0.0.1:8000",
+        credentials: Path | None = None,
     ) -> None:
+        """``credentials``: another credentials file (default: the bot's credentials.yml)."""
         self.bot_dir, self.model, self.root = bot_dir, model, root
+        self.credentials = str(credentials) if credentials else "credentials.yml"
         self.jwt_secret = secrets.token_urlsafe(32)
         self.api_token = secrets.token_urlsafe(24)
         self.site_origin = site_origin
@@ -346,7 +354,7 @@ class ScaleStack:
     def _rasa(self, index: int, env: dict[str, str]) -> Service:
         port = self.rasa_ports[index]
         cmd = [paths.tool("rasa"), "run", "--model", str(self.model), "--endpoints", str(SCALE_ENDPOINTS)]
-        cmd += ["--credentials", "credentials.yml", "--interface", HOST, "--port", str(port)]
+        cmd += ["--credentials", self.credentials, "--interface", HOST, "--port", str(port)]
         cmd += ["--cors", self.site_origin, "--enable-api", "--auth-token", self.api_token]
         return Service(
             f"rasa-{index + 1}", cmd, self.bot_dir, env, f"http://{HOST}:{port}/", self.root / f"rasa-{index + 1}.log"
