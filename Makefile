@@ -101,3 +101,11 @@ $(NB_VENV)/.installed: jupyter/requirements-server.txt
 
 bench-scale: $(VENV)/.installed  ## throughput with 1 and 2 Rasa instances on Postgres + Redis; bench/results/scale.md
 	$(PY) bench/bench_scale.py
+
+# --- converter and serving figures ----------------------------------------------------------------
+.PHONY: bench-convert bench-load
+bench-convert: $(VENV)/.installed  ## 1,000,000-row CSV through the converter CLI; bench/results/convert.md
+	$(PY) bench/bench_convert.py
+
+bench-load: $(VENV)/.installed  ## socket.io load, project channel vs stock Rasa; bench/results/load.md (about 10 min)
+	$(PY) bench/bench_load.py

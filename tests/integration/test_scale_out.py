@@ -228,7 +228,7 @@ def test_the_rasa_api_is_not_exposed_through_the_proxy(scale: ScaleStack) -> Non
 
 def test_the_lock_store_never_hands_out_a_ticket_twice(scale: ScaleStack) -> None:
     """Many processes' worth of clients issuing tickets for one conversation at once, on the real Redis."""
-    from rasa_bot.redis_lock import AtomicRedisLockStore
+    from rasa_bot.stores.redis_lock import AtomicRedisLockStore
 
     def store() -> AtomicRedisLockStore:
         return AtomicRedisLockStore(host="127.0.0.1", port=scale.redis.port, password=scale.redis.password, db=2)

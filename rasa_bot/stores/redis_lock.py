@@ -12,7 +12,7 @@ same ticket twice and loses a turn; this one does neither.
 
 Here each of those steps runs under ``WATCH``/``MULTI``/``EXEC`` and is retried
 if another instance changed the lock in between. Configure it in
-``endpoints-scale.yml`` as ``type: redis_lock.AtomicRedisLockStore`` with the
+``endpoints-scale.yml`` as ``type: stores.redis_lock.AtomicRedisLockStore`` with the
 same keys as Rasa's ``redis`` lock store.
 """
 
