@@ -99,8 +99,10 @@ class Conversation:
         await self.sio.disconnect()
 
 
-async def open_all(url: str, secret: str, n: int) -> list[Conversation]:
-    convs = [Conversation(url, secret) for _ in range(n)]
+async def open_all(url: str | list[str], secret: str, n: int) -> list[Conversation]:
+    """Open ``n`` conversations, spread round-robin over one or several Rasa URLs."""
+    urls = [url] if isinstance(url, str) else url
+    convs = [Conversation(urls[i % len(urls)], secret) for i in range(n)]
     sem = asyncio.Semaphore(20)
 
     async def one(c: Conversation) -> None:
@@ -131,7 +133,10 @@ def summarise(convs: list[Conversation], sent: int, wall: float) -> dict:
     }
 
 
-async def closed_loop(url: str, secret: str, conversations: int, per_conversation: int) -> dict:
+async def closed_loop(
+    url: str | list[str], secret: str, conversations: int, per_conversation: int, reply_timeout: float = 10.0
+) -> dict:
+    """Each conversation sends its next message as soon as the previous one is answered."""
     convs = await open_all(url, secret, conversations)
     sent = 0
 
@@ -141,7 +146,7 @@ async def closed_loop(url: str, secret: str, conversations: int, per_conversatio
             await c.send(MESSAGES[i % len(MESSAGES)])
             sent += 1
             try:
-                await asyncio.wait_for(c.answered.wait(), 10)
+                await asyncio.wait_for(c.answered.wait(), reply_timeout)
             except asyncio.TimeoutError:
                 return
 
@@ -150,6 +155,7 @@ async def closed_loop(url: str, secret: str, conversations: int, per_conversatio
     wall = time.perf_counter() - start
     await drain(convs)
     result = summarise(convs, sent, wall)
+    result["wall_s"] = round(wall, 1)
     await asyncio.gather(*(c.close() for c in convs), return_exceptions=True)
     return result
 

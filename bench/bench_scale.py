@@ -18,14 +18,14 @@ import asyncio
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 
-from bench_load import MESSAGES, ORIGIN, Conversation, credentials_for, drain, machine, summarise  # noqa: E402
+import bench_load  # noqa: E402
+from bench_load import ORIGIN, credentials_for, machine  # noqa: E402
 
 from deploy.local import ScaleStack, missing_binaries  # noqa: E402
 from launcher import paths  # noqa: E402
@@ -36,34 +36,7 @@ RESULTS = REPO / "bench" / "results"
 
 async def closed_loop(urls: list[str], secret: str, conversations: int, per_conversation: int) -> dict:
     """``conversations`` clients, spread round-robin over ``urls``, each sending as soon as it is answered."""
-    convs = [Conversation(urls[i % len(urls)], secret) for i in range(conversations)]
-    sem = asyncio.Semaphore(20)
-
-    async def open_one(c: Conversation) -> None:
-        async with sem:
-            await c.open()
-
-    await asyncio.gather(*(open_one(c) for c in convs))
-    sent = 0
-
-    async def run(c: Conversation) -> None:
-        nonlocal sent
-        for i in range(per_conversation):
-            await c.send(MESSAGES[i % len(MESSAGES)])
-            sent += 1
-            try:
-                await asyncio.wait_for(c.answered.wait(), 30)
-            except asyncio.TimeoutError:
-                return
-
-    start = time.perf_counter()
-    await asyncio.gather(*(run(c) for c in convs))
-    wall = time.perf_counter() - start
-    await drain(convs)
-    result = summarise(convs, sent, wall)
-    result["wall_s"] = round(wall, 1)
-    await asyncio.gather(*(c.close() for c in convs), return_exceptions=True)
-    return result
+    return await bench_load.closed_loop(urls, secret, conversations, per_conversation, reply_timeout=30)
 
 
 def render_markdown(results: dict) -> str:

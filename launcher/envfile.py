@@ -53,5 +53,7 @@ def ensure_env_file(path: Path) -> bool:
 def load_env(path: Path) -> dict[str, str]:
     """The environment for the services: ``.env`` values, overridden by the real environment."""
     merged = read_env_file(path)
-    merged.update({k: v for k, v in os.environ.items() if k in merged or k.startswith(("DJANGO_", "RASA_", "ACTION"))})
+    merged.update(
+        {k: v for k, v in os.environ.items() if k in merged or k.startswith(("DJANGO_", "RASA_", "ACTION", "SITE_"))}
+    )
     return merged

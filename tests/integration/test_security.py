@@ -231,43 +231,25 @@ def raw_socket(running_stack, token: str) -> websocket.WebSocket:
     return ws
 
 
-def test_not_json_is_refused(running_stack, others_still_served):
-    token = fetch_token(running_stack.site_url)
-    ws = raw_socket(running_stack, token.token)
-    ws.send('42["user_uttered", {"message": "hi", ')  # truncated JSON
-    try:
-        answer = ws.recv()
-        refused = "bot_uttered" not in answer
-    except (websocket.WebSocketException, OSError):
-        refused = True
-    ws.close()
-    record("frame that is not JSON", refused)
+RAW_FRAMES = {
+    "frame that is not JSON": ('42["user_uttered", {"message": "hi", ', websocket.ABNF.OPCODE_TEXT),
+    "text frame with invalid UTF-8": (b'42["user_uttered",{"message":"\xff\xfe\xfd"}]', websocket.ABNF.OPCODE_TEXT),
+    "3 MB frame": ('42["user_uttered",' + json.dumps({"message": "x" * 3_000_000}) + "]", websocket.ABNF.OPCODE_TEXT),
+}
 
 
-def test_invalid_utf8_is_refused(running_stack, others_still_served):
-    token = fetch_token(running_stack.site_url)
-    ws = raw_socket(running_stack, token.token)
-    ws.send(b'42["user_uttered",{"message":"\xff\xfe\xfd"}]', opcode=websocket.ABNF.OPCODE_TEXT)
-    try:
-        answer = ws.recv()
-        refused = "bot_uttered" not in answer
-    except (websocket.WebSocketException, OSError):
-        refused = True
-    ws.close()
-    record("text frame with invalid UTF-8", refused)
-
-
-def test_huge_frame_is_refused(running_stack, others_still_served):
+@pytest.mark.parametrize("attack", list(RAW_FRAMES))
+def test_raw_frame_is_refused(running_stack, others_still_served, attack):
+    frame, opcode = RAW_FRAMES[attack]
     token = fetch_token(running_stack.site_url)
     ws = raw_socket(running_stack, token.token)
     try:
-        ws.send('42["user_uttered",' + json.dumps({"message": "x" * 3_000_000}) + "]")
-        answer = ws.recv()
-        refused = "bot_uttered" not in answer
+        ws.send(frame, opcode=opcode)
+        refused = "bot_uttered" not in ws.recv()
     except (websocket.WebSocketException, OSError):
-        refused = True
+        refused = True  # the server closed this connection
     ws.close()
-    record("3 MB frame", refused)
+    record(attack, refused)
 
 
 def test_page_from_another_origin_cannot_open_a_socket(running_stack, others_still_served):
