@@ -77,19 +77,20 @@ class Turn:
         auth = {"token": self.token}
         # websocket-client sends the websocket's Origin itself (websocket_extra_options); polling needs the header.
         headers = {"Origin": ORIGIN} if "polling" in self.transports else {}
-        # A socket.io client reconnects when a connection is not answered; so does this one, before it sends
-        # anything (about one proxied websocket in a few hundred is upgraded by nginx and then never answered by
-        # Sanic/engine.io here; see the closing note of issue 6). The message itself is sent once.
-        for attempt in range(3):
+        # A socket.io client reconnects when a connection or its session request goes unanswered; so does this
+        # one, before it sends anything (about one proxied websocket in a few hundred is upgraded by nginx and
+        # then never served by Sanic/engine.io here; see docs/deploy.md). The message itself is sent once.
+        for _attempt in range(3):
             try:
                 self.sio.connect(self.url, auth=auth, transports=self.transports, wait_timeout=10, headers=headers)
-                break
+                self.sio.emit("session_request", {"session_id": self.conversation})
+                if self.confirmed.wait(15):
+                    return
             except socketio.exceptions.ConnectionError:
-                if attempt == 2:
-                    raise
+                pass
+            if self.sio.connected:
                 self.sio.disconnect()
-        self.sio.emit("session_request", {"session_id": self.conversation})
-        assert self.confirmed.wait(60), f"no session_confirm from {self.url}"
+        raise AssertionError(f"no session with {self.url} after 3 attempts")
 
     def send(self, text: str) -> None:
         self.sio.emit("user_uttered", {"message": text, "session_id": self.conversation})
