@@ -27,6 +27,7 @@
   var refreshTimer = null;
   var typingTimer = null;
   var retryDelay = 1000;
+  var confirmTimer = null;
   var history = [];
 
   /* ---------- helpers ---------- */
@@ -210,8 +211,11 @@
     socket.on("connect", function () {
       retryDelay = 1000;
       socket.emit("session_request", { session_id: grant.session_id });
+      // A connection whose session is never confirmed is no use: start over.
+      clearTimeout(confirmTimer);
+      confirmTimer = setTimeout(function () { socket.disconnect(); retryLater(); }, 15000);
     });
-    socket.on("session_confirm", function () { setOnline(true); input.focus(); });
+    socket.on("session_confirm", function () { clearTimeout(confirmTimer); setOnline(true); input.focus(); });
     socket.on("bot_uttered", function (data) { add(fromBot(data)); });
     socket.on("bot_done", function () { typing(false); });
     socket.on("chat_error", function (err) {
@@ -223,6 +227,7 @@
       add({ from: "error", text: text });
     });
     socket.on("disconnect", function (reason) {
+      clearTimeout(confirmTimer);
       setOnline(false);
       typing(false);
       showBanner("Connection lost. Reconnecting…");
