@@ -94,3 +94,24 @@ def test_wal_journal(stores):
     run(ours.save(DialogueStateTracker.from_events("c4", [UserUttered("hi", timestamp=1.0)])))
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_rows_are_what_stock_rasa_writes(stores):
+    """Same columns as stock's ORM insert, so stock Rasa (or `rasa export`) reads the database unchanged."""
+    ours, stock, path = stores
+    for store, sender in ((ours, "ours"), (stock, "stock")):
+        tracker = DialogueStateTracker.from_events(sender, [ActionExecuted("action_session_start", timestamp=1.0)])
+        tracker.update(SessionStarted(timestamp=1.1))
+        turn(tracker, "hello", "greet", 2.0)
+        run(store.save(tracker))
+    with sqlite3.connect(path) as db:
+        rows = {
+            sender: db.execute(
+                "SELECT type_name, timestamp, intent_name, action_name, data FROM events WHERE sender_id = ? "
+                "ORDER BY id",
+                (sender,),
+            ).fetchall()
+            for sender in ("ours", "stock")
+        }
+    assert len(rows["ours"]) == 7 and rows["ours"] == rows["stock"]
+    assert rows["ours"][2][:4] == ("user", 2.0, "greet", None)
