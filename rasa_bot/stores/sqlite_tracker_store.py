@@ -16,11 +16,14 @@ Reading and writing events is plain SQL on Rasa's own ``events`` table (no
 ORM objects, no per-call statement compilation); only the ``data`` column is
 read back, and events are rebuilt through a type-name -> class table
 made once (stock Rasa walks all Event subclasses for every event it loads:
-another sixth of the server's time). The events of recently active
-conversations are kept in memory and reused while the database holds exactly
-as many events for the conversation as the cache (one indexed COUNT), so a
-write by anyone else is never missed. The result is the same tracker; a test
-compares it with stock Rasa's.
+another sixth of the server's time). The stored rows (JSON text) of recently
+active conversations are kept in memory and reused while the database holds
+exactly as many events for the conversation as the cache (one indexed COUNT),
+so a write by anyone else is never missed. The cache holds strings, not Event
+objects: strings are invisible to the garbage collector, whereas thousands of
+conversations' worth of events made every full collection walk millions of
+objects (stalls of a second and more under load). The result is the same
+tracker; a test compares it with stock Rasa's.
 
 Configure in ``endpoints.yml``::
 
@@ -111,10 +114,11 @@ class SQLiteTrackerStore(SQLTrackerStore):
         )
         event.listen(self.engine, "connect", _set_pragmas)
         self.sessionmaker = sessionmaker(bind=self.engine)
-        self._cache: OrderedDict[str, tuple[int, list[Event]]] = OrderedDict()
+        # sender_id -> the rows of its latest session, as stored (JSON text)
+        self._cache: OrderedDict[str, list[str]] = OrderedDict()
 
-    def _remember(self, sender_id: str, count: int, events: list[Event]) -> None:
-        self._cache[sender_id] = (count, events)
+    def _remember(self, sender_id: str, rows: list[str]) -> None:
+        self._cache[sender_id] = rows
         self._cache.move_to_end(sender_id)
         while len(self._cache) > CACHED_CONVERSATIONS:
             self._cache.popitem(last=False)
@@ -126,18 +130,18 @@ class SQLiteTrackerStore(SQLTrackerStore):
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         with self.engine.connect() as connection:
             cached = None if fetch_events_from_all_sessions else self._cache.get(sender_id)
-            if cached is not None and self._count(connection, sender_id) == cached[0]:
-                events = list(cached[1])
+            if cached is not None and self._count(connection, sender_id) == len(cached):
+                rows = cached
             else:
-                if fetch_events_from_all_sessions:
-                    rows = connection.exec_driver_sql(SELECT_ALL_SESSIONS, (sender_id,)).all()
-                else:
-                    rows = connection.exec_driver_sql(
-                        SELECT_LATEST_SESSION, (sender_id, SESSION_STARTED, sender_id)
-                    ).all()
-                events = deserialise_events([json.loads(data) for (data,) in rows])
+                query, parameters = (
+                    (SELECT_ALL_SESSIONS, (sender_id,))
+                    if fetch_events_from_all_sessions
+                    else (SELECT_LATEST_SESSION, (sender_id, SESSION_STARTED, sender_id))
+                )
+                rows = [data for (data,) in connection.exec_driver_sql(query, parameters)]
                 if not fetch_events_from_all_sessions:
-                    self._remember(sender_id, len(rows), events)
+                    self._remember(sender_id, rows)
+            events = deserialise_events([json.loads(data) for data in rows])
         if not self.domain or not events:
             return None
         return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
@@ -146,7 +150,7 @@ class SQLiteTrackerStore(SQLTrackerStore):
         """Stock ``save`` (append the events the database lacks), then remember the stored session."""
         await self.stream_events(tracker)
         sender_id = tracker.sender_id
-        self._cache.pop(sender_id, None)
+        cached = self._cache.pop(sender_id, None)
         with self.engine.begin() as connection:  # one transaction: count, append, commit
             stored = self._count(connection, sender_id)
             new = list(itertools.islice(tracker.events, stored, len(tracker.events)))
@@ -165,9 +169,6 @@ class SQLiteTrackerStore(SQLTrackerStore):
                 )
             if rows:
                 connection.exec_driver_sql(INSERT_EVENT, rows)
-        if any(isinstance(evt, SessionStarted) for evt in new):
-            return  # a new session began: the next retrieve reads it from the database
-        events = list(tracker.events)
-        total = stored + len(new)
-        if total <= len(events):
-            self._remember(sender_id, total, events[len(events) - total :])
+        if cached is None or len(cached) != stored or any(isinstance(evt, SessionStarted) for evt in new):
+            return  # not cached, changed by someone else, or a new session began: the next retrieve reads it
+        self._remember(sender_id, cached + [row[-1] for row in rows])

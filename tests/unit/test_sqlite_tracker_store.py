@@ -10,6 +10,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import event as sa_event
 
 from rasa_bot.stores.sqlite_tracker_store import SQLiteTrackerStore
 
@@ -115,3 +116,22 @@ def test_rows_are_what_stock_rasa_writes(stores):
         }
     assert len(rows["ours"]) == 7 and rows["ours"] == rows["stock"]
     assert rows["ours"][2][:4] == ("user", 2.0, "greet", None)
+
+
+def test_an_active_conversation_is_read_once_and_kept_as_text(stores):
+    ours, stock, _ = stores
+    statements: list[str] = []
+    sa_event.listen(ours.engine, "before_cursor_execute", lambda _c, _k, sql, *_: statements.append(sql))
+    tracker = DialogueStateTracker.from_events("c5", [ActionExecuted("action_session_start", timestamp=1.0)])
+    tracker.update(SessionStarted(timestamp=1.1))
+    turn(tracker, "hello", "greet", 2.0)
+    run(ours.save(tracker))
+    for step in range(3):  # retrieve, update, save: as Rasa does for each message
+        tracker = run(ours.retrieve("c5"))
+        turn(tracker, f"status of {step}", "check_order_status", 3.0 + step)
+        run(ours.save(tracker))
+    reads = [sql for sql in statements if sql.startswith(("SELECT data", "WITH")) and "SELECT data" in sql]
+    assert len(reads) == 1  # the first retrieve; later ones only count the rows
+    assert list(run(ours.retrieve("c5")).events) == list(run(stock.retrieve("c5")).events) == list(tracker.events)
+    # the cache holds the stored JSON text: strings, which the garbage collector never walks
+    assert all(type(row) is str for row in ours._cache["c5"]) and len(ours._cache["c5"]) == len(tracker.events)
