@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 
@@ -81,6 +82,14 @@ def test_conversation_is_kept_in_the_sql_tracker_store(running_stack, client):
     assert ("action", None, "action_cancel_order_start") in rows  # cancel now asks for the number and a confirmation
     # The socket.io pin that keeps replies flowing holds (see FINDINGS.md).
     assert "never awaited" not in running_stack.log("Rasa server")
+
+
+def test_the_server_tunes_its_garbage_collector_once_the_model_is_loaded(running_stack):
+    log = running_stack.stack["Rasa server"].log_path.read_text(errors="replace")
+    tuned = re.search(r"garbage collector tuned for serving: (\d+) start-up objects frozen, thresholds \((\d+),", log)
+    assert tuned, "the channel's after_server_start listener did not run"
+    assert int(tuned.group(1)) > 100_000  # Rasa, TensorFlow and the model, out of full collections
+    assert int(tuned.group(2)) == 10_000
 
 
 @pytest.mark.parametrize(

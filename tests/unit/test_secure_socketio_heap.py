@@ -1,4 +1,4 @@
-"""The channel freezes the startup heap, so full collections skip the loaded model's objects."""
+"""The channel tunes the garbage collector: the start-up heap frozen, young collections rarer."""
 
 from __future__ import annotations
 
@@ -13,20 +13,21 @@ from rasa_bot.channels.secure_socketio import SecureSocketIOInput
 KEY = "k" * 40
 
 
-def test_freezing_takes_the_startup_objects_out_of_full_collections():
+def test_tuning_takes_the_startup_objects_out_of_full_collections():
     # in a child process: freezing this test process would hide its garbage from the collector
     script = textwrap.dedent(
         """
         import gc
-        from rasa_bot.channels.secure_socketio import freeze_startup_heap
+        import rasa_bot.channels.secure_socketio as channel
 
         model = [[i] for i in range(200_000)]  # stands for the loaded model (lists are tracked)
         tracked = len(gc.get_objects())
-        frozen = freeze_startup_heap()
+        frozen = channel.tune_collector_for_serving()
         after = len(gc.get_objects())
         garbage = [[] for _ in range(3)]
         garbage[0].append(garbage)  # a cycle created after start-up is still collected
         del garbage
+        assert gc.get_threshold()[0] == channel.SERVING_GC_THRESHOLD0
         print(tracked, frozen, after, gc.collect())
         """
     )
@@ -40,8 +41,8 @@ def test_freezing_takes_the_startup_objects_out_of_full_collections():
 @pytest.mark.parametrize(
     ("value", "expected"), [(None, True), (True, True), (False, False), ("false", False), ("0", False), ("yes", True)]
 )
-def test_freezing_can_be_turned_off_in_credentials(value, expected):
+def test_tuning_can_be_turned_off_in_credentials(value, expected):
     credentials = {"jwt_key": KEY}
     if value is not None:
-        credentials["freeze_startup_heap"] = value
-    assert SecureSocketIOInput.from_credentials(credentials).freeze_startup_heap is expected
+        credentials["tune_garbage_collector"] = value
+    assert SecureSocketIOInput.from_credentials(credentials).tune_garbage_collector is expected
