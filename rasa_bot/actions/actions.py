@@ -7,8 +7,10 @@ conversation goes on.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -77,14 +79,34 @@ def transcript(tracker: Tracker) -> str:
     return "\n".join(lines)
 
 
+Answer = Callable[[CollectingDispatcher, str], list[dict[str, Any]]]
+
+
+def polite_on_database_error(what: str) -> Callable[[Answer], Answer]:
+    """A look-up that reads the database before it says anything: on a database error, apologise instead.
+
+    No events are returned then, so nothing the user said is lost and they can ask again.
+    """
+
+    def decorate(answer: Answer) -> Answer:
+        @functools.wraps(answer)
+        def guarded(dispatcher: CollectingDispatcher, key: str) -> list[dict[str, Any]]:
+            try:
+                return answer(dispatcher, key)
+            except SQLAlchemyError:
+                logger.exception("%s look-up failed", what)
+                dispatcher.utter_message(text=SORRY_DB)
+                return []
+
+        return guarded
+
+    return decorate
+
+
 # -- order status ----------------------------------------------------------------
+@polite_on_database_error("order")
 def tell_status(dispatcher: CollectingDispatcher, order_id: str) -> list[dict[str, Any]]:
-    try:
-        order = services.order_get(order_id)
-    except SQLAlchemyError:
-        logger.exception("order lookup failed")
-        dispatcher.utter_message(text=SORRY_DB)
-        return []
+    order = services.order_get(order_id)
     if order is None:
         dispatcher.utter_message(text=f"I couldn't find an order {order_id}. Please check the number.")
         return [SlotSet("order_id", None)]
@@ -112,14 +134,10 @@ class ActionCheckOrderStatus(Action):
 
 
 # -- refunds and invoices ----------------------------------------------------------------
+@polite_on_database_error("refund")
 def tell_refund(dispatcher: CollectingDispatcher, order_id: str) -> list[dict[str, Any]]:
-    try:
-        order = services.order_get(order_id)
-        refund = services.refund_for_order(order_id) if order else None
-    except SQLAlchemyError:
-        logger.exception("refund lookup failed")
-        dispatcher.utter_message(text=SORRY_DB)
-        return []
+    order = services.order_get(order_id)
+    refund = services.refund_for_order(order_id) if order else None
     if order is None:
         dispatcher.utter_message(text=f"I couldn't find an order {order_id}. Please check the number.")
         return [SlotSet("order_id", None)]
@@ -151,13 +169,9 @@ class ActionTrackRefund(Action):
         return tell_refund(dispatcher, str(order_id))
 
 
+@polite_on_database_error("invoice")
 def tell_invoice(dispatcher: CollectingDispatcher, invoice_id: str) -> list[dict[str, Any]]:
-    try:
-        invoice = services.invoice_get(invoice_id)
-    except SQLAlchemyError:
-        logger.exception("invoice lookup failed")
-        dispatcher.utter_message(text=SORRY_DB)
-        return []
+    invoice = services.invoice_get(invoice_id)
     if invoice is None:
         dispatcher.utter_message(text=f"I couldn't find an invoice {invoice_id}. Please check the number.")
         return [SlotSet("invoice_id", None)]
