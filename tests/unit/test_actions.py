@@ -171,6 +171,7 @@ def test_unknown_order_clears_the_slot(db):
             tracker("status of 12345", entities=[{"entity": "order_id", "value": "12345"}]),
         ),
         (A.ActionTrackRefund(), "order_get", tracker("refund 55120", "track_refund")),
+        (A.ActionTrackRefund(), "refund_for_order", tracker("refund 55120", "track_refund")),
         (
             A.ActionGetInvoice(),
             "invoice_get",
