@@ -13,13 +13,14 @@ This subclass keeps one pooled connection and sets:
 * ``busy_timeout``: waits for a lock instead of failing.
 
 Reading and writing events is plain SQL on Rasa's own ``events`` table (no
-ORM objects, no per-call statement compilation); only the ``data`` column is
+ORM objects, no per-call statement compilation); only the ``id`` and ``data`` columns are
 read back, and events are rebuilt through a type-name -> class table
 made once (stock Rasa walks all Event subclasses for every event it loads:
 another sixth of the server's time). The stored rows (JSON text) of recently
 active conversations are kept in memory and reused while the database holds
-exactly as many events for the conversation as the cache (one indexed COUNT),
-so a write by anyone else is never missed. The cache holds strings, not Event
+exactly as many events for the conversation as the cache, ending with the same row
+(one indexed query: count and last id), so a write by anyone else is never
+missed. The cache holds strings, not Event
 objects: strings are invisible to the garbage collector, whereas thousands of
 conversations' worth of events made every full collection walk millions of
 objects (stalls of a second and more under load). The result is the same
@@ -59,9 +60,10 @@ _LATEST = (
     "WITH latest(start) AS (SELECT max(timestamp) FROM events WHERE sender_id = ? AND type_name = ?) "
     "{select} FROM events, latest WHERE sender_id = ? AND (latest.start IS NULL OR timestamp >= latest.start)"
 )
-COUNT_LATEST_SESSION = _LATEST.format(select="SELECT count(*)")
-SELECT_LATEST_SESSION = _LATEST.format(select="SELECT data") + " ORDER BY events.id"
-SELECT_ALL_SESSIONS = "SELECT data FROM events WHERE sender_id = ? ORDER BY id"
+COUNT_LATEST_SESSION = _LATEST.format(select="SELECT count(*), max(events.id)")
+SELECT_LATEST_SESSION = _LATEST.format(select="SELECT events.id, data") + " ORDER BY events.id"
+LAST_ID = "SELECT max(id) FROM events WHERE sender_id = ?"
+SELECT_ALL_SESSIONS = "SELECT id, data FROM events WHERE sender_id = ? ORDER BY id"
 INSERT_EVENT = (
     "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) VALUES (?, ?, ?, ?, ?, ?)"
 )
@@ -114,33 +116,38 @@ class SQLiteTrackerStore(SQLTrackerStore):
         )
         event.listen(self.engine, "connect", _set_pragmas)
         self.sessionmaker = sessionmaker(bind=self.engine)
-        # sender_id -> the rows of its latest session, as stored (JSON text)
-        self._cache: OrderedDict[str, list[str]] = OrderedDict()
+        # sender_id -> (id of its last row, the rows of its latest session as stored: JSON text)
+        self._cache: OrderedDict[str, tuple[int | None, list[str]]] = OrderedDict()
 
-    def _remember(self, sender_id: str, rows: list[str]) -> None:
-        self._cache[sender_id] = rows
+    def _remember(self, sender_id: str, last_id: int | None, rows: list[str]) -> None:
+        self._cache[sender_id] = (last_id, rows)
         self._cache.move_to_end(sender_id)
         while len(self._cache) > CACHED_CONVERSATIONS:
             self._cache.popitem(last=False)
 
-    def _count(self, connection: Any, sender_id: str) -> int:
-        """Events of the latest session of ``sender_id`` (what ``_event_query`` selects), counted in SQL."""
-        return connection.exec_driver_sql(COUNT_LATEST_SESSION, (sender_id, SESSION_STARTED, sender_id)).scalar_one()
+    def _latest(self, connection: Any, sender_id: str) -> tuple[int, int | None]:
+        """How many events the latest session of ``sender_id`` has (what ``_event_query`` selects), and its last id.
+
+        Any write by anyone (an appended event, a new session) changes the last id.
+        """
+        count, last_id = connection.exec_driver_sql(COUNT_LATEST_SESSION, (sender_id, SESSION_STARTED, sender_id)).one()
+        return count, last_id
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         with self.engine.connect() as connection:
             cached = None if fetch_events_from_all_sessions else self._cache.get(sender_id)
-            if cached is not None and self._count(connection, sender_id) == len(cached):
-                rows = cached
+            if cached is not None and self._latest(connection, sender_id) == (len(cached[1]), cached[0]):
+                rows = cached[1]
             else:
                 query, parameters = (
                     (SELECT_ALL_SESSIONS, (sender_id,))
                     if fetch_events_from_all_sessions
                     else (SELECT_LATEST_SESSION, (sender_id, SESSION_STARTED, sender_id))
                 )
-                rows = [data for (data,) in connection.exec_driver_sql(query, parameters)]
+                found = connection.exec_driver_sql(query, parameters).all()
+                rows = [data for (_, data) in found]
                 if not fetch_events_from_all_sessions:
-                    self._remember(sender_id, rows)
+                    self._remember(sender_id, found[-1][0] if found else None, rows)
             events = deserialise_events([json.loads(data) for data in rows])
         if not self.domain or not events:
             return None
@@ -152,7 +159,7 @@ class SQLiteTrackerStore(SQLTrackerStore):
         sender_id = tracker.sender_id
         cached = self._cache.pop(sender_id, None)
         with self.engine.begin() as connection:  # one transaction: count, append, commit
-            stored = self._count(connection, sender_id)
+            stored, last_id = self._latest(connection, sender_id)
             new = list(itertools.islice(tracker.events, stored, len(tracker.events)))
             rows = []
             for evt in new:
@@ -169,6 +176,11 @@ class SQLiteTrackerStore(SQLTrackerStore):
                 )
             if rows:
                 connection.exec_driver_sql(INSERT_EVENT, rows)
-        if cached is None or len(cached) != stored or any(isinstance(evt, SessionStarted) for evt in new):
-            return  # not cached, changed by someone else, or a new session began: the next retrieve reads it
-        self._remember(sender_id, cached + [row[-1] for row in rows])
+                new_last_id = connection.exec_driver_sql(LAST_ID, (sender_id,)).scalar_one()
+        if cached is None or cached[0] != last_id or len(cached[1]) != stored:
+            return  # not cached, or changed by someone else: the next retrieve reads it
+        if not rows:
+            self._remember(sender_id, last_id, cached[1])  # nothing new: still exact
+        elif not any(isinstance(evt, SessionStarted) for evt in new):
+            self._remember(sender_id, new_last_id, cached[1] + [row[-1] for row in rows])
+        # else a new session began: the next retrieve reads it from the database
