@@ -63,9 +63,11 @@ DEFAULTS: dict[str, Any] = {
 
 
 def _typed(value: Any, default: Any) -> Any:
-    """``value`` as the type of ``default``; "false"/"no"/"0" are false (values may come from the environment)."""
+    """``value`` as the type of ``default`` (values may come from the environment: "false", "no", "off", "0")."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default  # a key left empty keeps its default
     if isinstance(default, bool) and isinstance(value, str):
-        return value.strip().lower() not in {"false", "no", "off", "0", ""}
+        return value.strip().lower() not in {"false", "no", "off", "0"}
     return type(default)(value)
 
 
@@ -86,6 +88,10 @@ def tune_collector_for_serving() -> int:
       at 10,000 most of them die young, freed by reference counting.
 
     Measured on 2 cores, 100 msg/s offered: p99 from 313 to 60 ms (docs/rasa_bot.md).
+
+    Frozen objects are still freed by reference counting, but reference cycles
+    among them never are: a model replaced at run time (``PUT /model``) keeps its
+    cycles in memory. Restart the server to change models, or turn this off.
     """
     gc.collect()
     gc.freeze()
@@ -190,15 +196,20 @@ class SecureSocketIOInput(SocketIOInput):
         ns = self.namespace
 
         @bp.listener("after_server_start")
-        async def tune_collector(*_: Any) -> None:
+        async def tune_collector(app: Any, *_: Any) -> None:
             # after_server_start runs once Rasa's before_server_start listeners have loaded the agent
-            if self.tune_garbage_collector:
-                frozen = tune_collector_for_serving()
-                logger.info(
-                    "garbage collector tuned for serving: %d start-up objects frozen, thresholds %s",
-                    frozen,
-                    gc.get_threshold(),
-                )
+            if not self.tune_garbage_collector:
+                return
+            agent = getattr(app.ctx, "agent", None)
+            if agent is None or not agent.is_ready():
+                logger.warning("no model loaded at start: the garbage collector is left as it is")
+                return
+            frozen = tune_collector_for_serving()
+            logger.info(
+                "garbage collector tuned for serving, model loaded: %d start-up objects frozen, thresholds %s",
+                frozen,
+                gc.get_threshold(),
+            )
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

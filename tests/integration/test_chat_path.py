@@ -86,7 +86,9 @@ def test_conversation_is_kept_in_the_sql_tracker_store(running_stack, client):
 
 def test_the_server_tunes_its_garbage_collector_once_the_model_is_loaded(running_stack):
     log = running_stack.stack["Rasa server"].log_path.read_text(errors="replace")
-    tuned = re.search(r"garbage collector tuned for serving: (\d+) start-up objects frozen, thresholds \((\d+),", log)
+    tuned = re.search(
+        r"garbage collector tuned for serving, model loaded: (\d+) start-up objects frozen, thresholds \((\d+),", log
+    )
     assert tuned, "the channel's after_server_start listener did not run"
     assert int(tuned.group(1)) > 100_000  # Rasa, TensorFlow and the model, out of full collections
     assert int(tuned.group(2)) == 10_000

@@ -18,28 +18,38 @@ def test_tuning_takes_the_startup_objects_out_of_full_collections():
     script = textwrap.dedent(
         """
         import gc
+        import weakref
+
         import rasa_bot.channels.secure_socketio as channel
 
         model = [[i] for i in range(200_000)]  # stands for the loaded model (lists are tracked)
         tracked = len(gc.get_objects())
         frozen = channel.tune_collector_for_serving()
         after = len(gc.get_objects())
-        garbage = [[] for _ in range(3)]
-        garbage[0].append(garbage)  # a cycle created after start-up is still collected
-        del garbage
         assert gc.get_threshold()[0] == channel.SERVING_GC_THRESHOLD0
-        print(tracked, frozen, after, gc.collect())
+
+        class Node:
+            pass
+
+        freed = []
+        node = Node()
+        node.me = node  # a reference cycle created after start-up...
+        weakref.finalize(node, freed.append, True)
+        del node
+        gc.collect()
+        assert freed == [True]  # ...is still collected
+        print(tracked, frozen, after)
         """
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    tracked, frozen, after, collected = map(int, out.split())
+    tracked, frozen, after = map(int, out.split())
     assert frozen >= 200_000
     assert after < tracked - 200_000
-    assert collected >= 4
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [(None, True), (True, True), (False, False), ("false", False), ("0", False), ("yes", True)]
+    ("value", "expected"),
+    [(None, True), ("", True), (True, True), (False, False), ("false", False), ("0", False), ("yes", True)],
 )
 def test_tuning_can_be_turned_off_in_credentials(value, expected):
     credentials = {"jwt_key": KEY}
