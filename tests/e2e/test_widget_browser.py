@@ -7,53 +7,11 @@ saves desktop and phone screenshots under test-artifacts/.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
+from tests.e2e.widget_page import PHONE, bot_says, say, wait_online
+
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def wait_online(page, timeout: float = 30_000) -> None:
-    page.get_by_role("status").filter(has_text="Online").wait_for(timeout=timeout)
-
-
-def say(page, text: str) -> None:
-    box = page.get_by_label("Your message")
-    box.fill(text)
-    box.press("Enter")
-    page.locator(".msg--user", has_text=text).last.wait_for()
-
-
-def bot_says(page, text: str, timeout: float = 20_000):
-    found = page.locator(".msg--bot", has_text=text).last
-    found.wait_for(timeout=timeout)
-    return found
 
 
 def test_customer_conversation_in_the_widget(private_stack, browser, artifacts_dir):
