@@ -355,7 +355,7 @@ class ScaleStack:
         port = self.rasa_ports[index]
         cmd = [paths.tool("rasa"), "run", "--model", str(self.model), "--endpoints", str(SCALE_ENDPOINTS)]
         cmd += ["--credentials", self.credentials, "--interface", HOST, "--port", str(port)]
-        cmd += ["--cors", self.site_origin, "--enable-api", "--auth-token", self.api_token]
+        cmd += ["--cors", self.site_origin, "--enable-api", f"--auth-token={self.api_token}"]  # may start with "-"
         return Service(
             f"rasa-{index + 1}", cmd, self.bot_dir, env, f"http://{HOST}:{port}/", self.root / f"rasa-{index + 1}.log"
         )

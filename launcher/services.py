@@ -166,7 +166,8 @@ def make_services(cfg: StackConfig) -> list[Service]:
     for origin in env["SITE_ORIGINS"].split(","):
         extra += ["--cors", origin.strip()]
     if env.get("RASA_API_TOKEN"):  # Rasa's HTTP API only ever with a token
-        extra += ["--enable-api", "--auth-token", env["RASA_API_TOKEN"]]
+        # one argument: a token may start with "-", which argparse would take for an option
+        extra += ["--enable-api", f"--auth-token={env['RASA_API_TOKEN']}"]
     rasa = Service(
         "Rasa server",
         [

@@ -35,3 +35,24 @@ def test_fingerprint_follows_training_inputs_only(tmp_path):
     assert fingerprint(bot) == before
     (bot / "data" / "custom" / "more.yml").write_text('version: "3.1"\n')
     assert fingerprint(bot) != before
+
+
+@pytest.mark.parametrize("api_token", ["-starts-with-a-dash", "plain_token"])
+def test_rasa_gets_its_api_token_as_one_argument(tmp_path, api_token):
+    """Tokens are URL-safe base64 and one in 64 starts with "-": argparse must not take it for an option."""
+    from rasa.__main__ import create_argument_parser
+
+    from launcher.services import StackConfig, make_services
+
+    cfg = StackConfig(
+        bot_dir=tmp_path,
+        model=tmp_path / "model.tar.gz",
+        log_dir=tmp_path / "logs",
+        env={"RASA_API_TOKEN": api_token},
+        rasa_port=5005,
+        actions_port=5055,
+        django_port=8000,
+    )
+    rasa = next(s for s in make_services(cfg) if s.name == "Rasa server")
+    args = create_argument_parser().parse_args(rasa.cmd[1:])
+    assert args.enable_api and args.auth_token == api_token
