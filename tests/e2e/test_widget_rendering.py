@@ -22,7 +22,7 @@ import socketio
 from aiohttp import web
 
 from launcher.services import StackConfig, free_port, make_services, migrate_django
-from tests.e2e.widget_page import bot_says, say, wait_online
+from tests.e2e.widget_page import bot_says, open_chat, say
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -142,9 +142,7 @@ def scripted_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
 
 def test_typing_indicator_links_and_images(scripted_site, browser):
     site, bot = scripted_site
-    page = browser.new_page()
-    page.goto(f"{site}/")
-    wait_online(page)
+    page = open_chat(browser, site)
     typing = page.locator("#chat-typing")
     assert typing.is_hidden()
 
@@ -165,14 +163,12 @@ def test_typing_indicator_links_and_images(scripted_site, browser):
     # the conversation the scripted bot saw is the one Django's token named
     conversation = page.evaluate("JSON.parse(localStorage.getItem('chat-history-v1')).session_id")
     assert bot.received == [(conversation, "show me my parcel")]
-    page.close()
+    page.context.close()
 
 
 def test_quick_replies_are_buttons_that_send_their_payload(scripted_site, browser):
     site, bot = scripted_site
-    page = browser.new_page()
-    page.goto(f"{site}/")
-    wait_online(page)
+    page = open_chat(browser, site)
     say(page, "pick a colour")
     question = bot_says(page, "Which colour?")
     group = page.get_by_role("group", name="Suggested replies")
@@ -182,16 +178,14 @@ def test_quick_replies_are_buttons_that_send_their_payload(scripted_site, browse
     bot_says(page, "You said /choose_colour")  # ...sent as its payload
     assert bot.received[-1][1] == "/choose_colour"
     assert question.get_by_role("button", name="Blue").is_disabled()  # a choice is made once
-    page.close()
+    page.context.close()
 
 
 def test_markup_from_the_bot_is_shown_as_text(scripted_site, browser):
     site, _ = scripted_site
-    page = browser.new_page()
-    page.goto(f"{site}/")
-    wait_online(page)
+    page = open_chat(browser, site)
     say(page, "markup please")
     reply = bot_says(page, "<b>not bold</b>")
     assert reply.locator("img, b").count() == 0  # never HTML from the server
     assert page.title() != "pwned"
-    page.close()
+    page.context.close()

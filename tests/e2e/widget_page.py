@@ -32,3 +32,11 @@ def bot_says(page, text: str, timeout: float = 20_000):
     found = page.locator(".msg--bot", has_text=text).last
     found.wait_for(timeout=timeout)
     return found
+
+
+def open_chat(browser, site_url: str, **context):
+    """A new page (in its own context) on the site, once the widget says it is online."""
+    page = browser.new_context(**context).new_page()
+    page.goto(f"{site_url}/")
+    wait_online(page)
+    return page
