@@ -184,7 +184,8 @@ async def open_loop(
     site; without it the same conversations go on for the whole run and grow long.
     """
     total = int(rate * seconds)
-    generations = 1 if per_conversation is None else -(-total // (conversations * per_conversation))
+    per = per_conversation or total  # messages per conversation before a new one takes its slot
+    generations = -(-total // (conversations * per))
     # every connection is opened before the clock starts, so opening one never delays the schedule
     convs = await open_all(url, secret, conversations * generations)
     start = time.perf_counter()
@@ -194,9 +195,7 @@ async def open_loop(
         if delay > 0:
             await asyncio.sleep(delay)
         slot, turn = i % conversations, i // conversations
-        generation = 0 if per_conversation is None else turn // per_conversation
-        # each conversation starts with MESSAGES[0] ("hello") and goes through the list
-        nth = turn if per_conversation is None else turn % per_conversation
+        generation, nth = divmod(turn, per)  # each conversation starts with MESSAGES[0] ("hello")
         await convs[generation * conversations + slot].send(MESSAGES[nth % len(MESSAGES)])
     await drain(convs)
     wall = max(seconds, time.perf_counter() - start)

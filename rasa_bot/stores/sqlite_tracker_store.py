@@ -13,18 +13,18 @@ This subclass keeps one pooled connection and sets:
 * ``busy_timeout``: waits for a lock instead of failing.
 
 Reading and writing events is plain SQL on Rasa's own ``events`` table (no
-ORM objects, no per-call statement compilation); only the ``id`` and ``data`` columns are
-read back, and events are rebuilt through a type-name -> class table
-made once (stock Rasa walks all Event subclasses for every event it loads:
-another sixth of the server's time). The stored rows (JSON text) of recently
-active conversations are kept in memory and reused while the database holds
-exactly as many events for the conversation as the cache, ending with the same row
-(one indexed query: count and last id), so a write by anyone else is never
-missed. The cache holds strings, not Event
-objects: strings are invisible to the garbage collector, whereas thousands of
-conversations' worth of events made every full collection walk millions of
-objects (stalls of a second and more under load). The result is the same
-tracker; a test compares it with stock Rasa's.
+ORM objects, no per-call statement compilation); only the ``id`` and ``data``
+columns are read back, and events are rebuilt through a type-name -> class
+table made once (stock Rasa walks all Event subclasses for every event it
+loads: another sixth of the server's time). The stored rows (JSON text) of
+recently active conversations are kept in memory and reused while the database
+holds exactly as many events for the conversation as the cache, ending with
+the same row (one indexed query: count and last id), so a write by anyone else
+is never missed. The cache holds strings, not Event objects: strings are
+invisible to the garbage collector, whereas thousands of conversations' worth
+of events made every full collection walk millions of objects (stalls of a
+second and more under load). The result is the same tracker; a test compares
+it with stock Rasa's.
 
 Configure in ``endpoints.yml``::
 
@@ -176,11 +176,11 @@ class SQLiteTrackerStore(SQLTrackerStore):
                 )
             if rows:
                 connection.exec_driver_sql(INSERT_EVENT, rows)
-                new_last_id = connection.exec_driver_sql(LAST_ID, (sender_id,)).scalar_one()
-        if cached is None or cached[0] != last_id or len(cached[1]) != stored:
-            return  # not cached, or changed by someone else: the next retrieve reads it
-        if not rows:
-            self._remember(sender_id, last_id, cached[1])  # nothing new: still exact
-        elif not any(isinstance(evt, SessionStarted) for evt in new):
-            self._remember(sender_id, new_last_id, cached[1] + [row[-1] for row in rows])
-        # else a new session began: the next retrieve reads it from the database
+            # The cache stays exact only if it held what the database held and no new session began;
+            # otherwise the next retrieve reads the database.
+            exact = cached is not None and cached[0] == last_id and len(cached[1]) == stored
+            if not exact or any(isinstance(evt, SessionStarted) for evt in new):
+                return
+            if rows:  # only then is the new last id needed
+                last_id = connection.exec_driver_sql(LAST_ID, (sender_id,)).scalar_one()
+        self._remember(sender_id, last_id, cached[1] + [row[-1] for row in rows])
