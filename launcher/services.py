@@ -58,12 +58,18 @@ class Service:
     env: dict[str, str]
     health_url: str
     log_path: Path
+    #: Also ready only once the log (from this start on) has this line ``ready_count`` times:
+    #: with several workers the health URL answers as soon as the first one serves.
+    ready_line: str | None = None
+    ready_count: int = 1
     proc: subprocess.Popen | None = field(default=None, repr=False)
+    _log_start: int = field(default=0, repr=False)
 
     def start(self) -> None:
         """Start the process, its output going to :attr:`log_path`."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        self._log_start = log.tell()
         self.proc = subprocess.Popen(
             self.cmd,
             cwd=self.cwd,
@@ -83,6 +89,13 @@ class Service:
         except FileNotFoundError:
             return ""
 
+    def _started_fully(self) -> bool:
+        if self.ready_line is None:
+            return True
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            return log.read().count(self.ready_line.encode()) >= self.ready_count
+
     def healthy(self) -> bool:
         """Whether the health URL answers 200 now."""
         try:
@@ -100,7 +113,7 @@ class Service:
                     f"{self.name} exited with code {self.proc.returncode} before it was ready; "
                     f"log {self.log_path}:\n{self.log_tail()}"
                 )
-            if self.healthy():
+            if self.healthy() and self._started_fully():
                 return
             time.sleep(0.25)
         raise ServiceError(f"{self.name} was not ready after {timeout:.0f} s; log {self.log_path}:\n{self.log_tail()}")
@@ -139,6 +152,26 @@ class StackConfig:
         return f"http://{self.host}:{self.django_port}/"
 
 
+RASA_READY_LINE = "Rasa server is up and running."
+
+
+def rasa_workers(env: dict[str, str]) -> int:
+    """How many processes serve Rasa (``RASA_WORKERS``, default 1): Sanic workers sharing one port.
+
+    Each loads the model and answers the sockets it accepted; the SQLite lock store
+    (endpoints.yml) makes them take turns on a conversation and the tracker store is
+    shared, so any of them can answer any conversation (docs/rasa_bot.md, "Serving speed").
+    """
+    raw = env.get("RASA_WORKERS", "").strip() or "1"
+    try:
+        workers = int(raw)
+    except ValueError:
+        workers = 0
+    if not 1 <= workers <= 64:
+        raise ServiceError(f"RASA_WORKERS must be a whole number from 1 to 64, not {raw!r}")
+    return workers
+
+
 def make_services(cfg: StackConfig) -> list[Service]:
     """The action server, Rasa and Django, in start order."""
     actions_url = f"http://{cfg.host}:{cfg.actions_port}"
@@ -148,6 +181,7 @@ def make_services(cfg: StackConfig) -> list[Service]:
     # Runtime state (conversations, orders, Django's sessions) lives beside the logs unless configured.
     state = cfg.log_dir.parent
     env.setdefault("RASA_TRACKER_DB", str(state / "tracker.sqlite3"))
+    env.setdefault("RASA_LOCK_DB", str(state / "locks.sqlite3"))
     env.setdefault("ACTIONS_DATABASE_URL", f"sqlite:///{state / 'orders.sqlite3'}")
     env.setdefault("DJANGO_DB_PATH", str(state / "django.sqlite3"))
     env["ACTION_SERVER_URL"] = f"{actions_url}/webhook"
@@ -168,6 +202,8 @@ def make_services(cfg: StackConfig) -> list[Service]:
     if env.get("RASA_API_TOKEN"):  # Rasa's HTTP API only ever with a token
         # one argument: a token may start with "-", which argparse would take for an option
         extra += ["--enable-api", f"--auth-token={env['RASA_API_TOKEN']}"]
+    workers = rasa_workers(env)
+    rasa_env_ = {**env, "SANIC_WORKERS": str(workers)}
     rasa = Service(
         "Rasa server",
         [
@@ -186,9 +222,11 @@ def make_services(cfg: StackConfig) -> list[Service]:
             *extra,
         ],
         cfg.bot_dir,
-        env,
+        rasa_env_,
         f"{rasa_url}/webhooks/rest/",
         cfg.log_dir / "rasa.log",
+        ready_line=RASA_READY_LINE,  # each worker logs it once its model is loaded
+        ready_count=workers,
     )
     django = Service(
         "Django",

@@ -13,7 +13,8 @@ same ticket twice and loses a turn; this one does neither.
 Here each of those steps runs under ``WATCH``/``MULTI``/``EXEC`` and is retried
 if another instance changed the lock in between. Configure it in
 ``endpoints-scale.yml`` as ``type: stores.redis_lock.AtomicRedisLockStore`` with the
-same keys as Rasa's ``redis`` lock store.
+same keys as Rasa's ``redis`` lock store. A waiting message is handed the lock
+within milliseconds, not Rasa's one-second sleeps (stores/prompt_lock.py).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from .prompt_lock import PromptLockMixin
 
-class AtomicRedisLockStore(RedisLockStore):
+
+class AtomicRedisLockStore(PromptLockMixin, RedisLockStore):
     """Rasa's Redis lock store with atomic ticket issue, update, finish and clean-up."""
 
     def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs: Any) -> None:

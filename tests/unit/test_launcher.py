@@ -56,3 +56,35 @@ def test_rasa_gets_its_api_token_as_one_argument(tmp_path, api_token):
     rasa = next(s for s in make_services(cfg) if s.name == "Rasa server")
     args = create_argument_parser().parse_args(rasa.cmd[1:])
     assert args.enable_api and args.auth_token == api_token
+
+
+def _services(tmp_path, **env):
+    from launcher.services import StackConfig, make_services
+
+    cfg = StackConfig(
+        bot_dir=tmp_path,
+        model=tmp_path / "model.tar.gz",
+        log_dir=tmp_path / "logs",
+        env=env,
+        rasa_port=5005,
+        actions_port=5055,
+        django_port=8000,
+    )
+    return {s.name: s for s in make_services(cfg)}
+
+
+def test_rasa_workers_reach_rasa_only(tmp_path):
+    services = _services(tmp_path, RASA_WORKERS="2")
+    assert services["Rasa server"].env["SANIC_WORKERS"] == "2"
+    assert "SANIC_WORKERS" not in services["action server"].env
+    # the lock store that lets Rasa run several workers has its file beside the other state
+    assert services["Rasa server"].env["RASA_LOCK_DB"] == str(tmp_path / "locks.sqlite3")
+    assert _services(tmp_path)["Rasa server"].env["SANIC_WORKERS"] == "1"
+
+
+@pytest.mark.parametrize("bad", ["two", "0", "-1", "1.5", "1000"])
+def test_bad_worker_count_is_a_clear_error(tmp_path, bad):
+    from launcher.services import ServiceError
+
+    with pytest.raises(ServiceError, match="RASA_WORKERS must be a whole number"):
+        _services(tmp_path, RASA_WORKERS=bad)
