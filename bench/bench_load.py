@@ -1,10 +1,13 @@
 """Load benchmark: real socket.io clients against the real Rasa server, ours vs stock.
 
-Starts the action server and Rasa on loopback twice with the same trained demo
-model: once with the project's channel (rasa_bot/credentials.yml; the
-per-connection rate limit is raised so closed-loop clients are not throttled),
-once with stock Rasa's socket.io channel (JWT on, session persistence on,
-python-socketio 5.8.0, which delivers replies). For each, it runs:
+Starts the action server and Rasa on loopback three times with the same trained
+demo model: with the project's channel (rasa_bot/credentials.yml and
+endpoints.yml; the per-connection rate limit is raised so closed-loop clients
+are not throttled) in one process, the same in two processes (RASA_WORKERS=2:
+Sanic workers on one port, sharing the SQLite tracker and lock stores), and
+stock Rasa's socket.io channel (JWT on, session persistence on,
+python-socketio 5.8.0, which delivers replies; Rasa's in-memory lock store) in
+one process. For each, it runs:
 
 * closed loop: N conversations, each sending its next message as soon as the
   previous one is answered (N = 50 and 200);
@@ -20,7 +23,7 @@ python-socketio 5.8.0, which delivers replies). For each, it runs:
 and records replies/s, p50/p95/p99 latency (send -> first reply) and messages
 lost (no reply within 60 s of the end: a backlog that is still being worked
 off counts in the latencies, not as lost). Results go to bench/results/load.json
-and load.md. Run: ``make bench-load`` (about 10 minutes on 2 cores).
+and load.md. Run: ``make bench-load`` (about 30 minutes on 2 cores).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ sys.path.insert(0, str(REPO))
 
 from launcher import paths  # noqa: E402
 from launcher.build import convert, copy_bot_sources, rasa_env, train  # noqa: E402
-from launcher.services import Service, free_port  # noqa: E402
+from launcher.services import RASA_READY_LINE, Service, free_port  # noqa: E402
 
 ORIGIN = "http://bench.localhost"
 # Messages that each get exactly one reply from the demo bot.
@@ -206,7 +209,9 @@ async def open_loop(
     return result
 
 
-def start_servers(bot_dir: Path, model: Path, credentials: Path, state: Path, secret: str) -> tuple[list[Service], str]:
+def start_servers(
+    bot_dir: Path, model: Path, credentials: Path, endpoints: Path, state: Path, secret: str, workers: int
+) -> tuple[list[Service], str]:
     rasa_port, actions_port = free_port(), free_port()
     env = rasa_env(
         {
@@ -214,6 +219,7 @@ def start_servers(bot_dir: Path, model: Path, credentials: Path, state: Path, se
             "SITE_ORIGINS": ORIGIN,
             "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
             "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
+            "RASA_LOCK_DB": str(state / "locks.sqlite3"),
             "ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}",
             "SANIC_HOST": "127.0.0.1",
         }
@@ -234,7 +240,7 @@ def start_servers(bot_dir: Path, model: Path, credentials: Path, state: Path, se
             "--model",
             str(model),
             "--endpoints",
-            "endpoints.yml",
+            str(endpoints),
             "--credentials",
             str(credentials),
             "--interface",
@@ -243,9 +249,11 @@ def start_servers(bot_dir: Path, model: Path, credentials: Path, state: Path, se
             str(rasa_port),
         ],
         bot_dir,
-        env,
+        {**env, "SANIC_WORKERS": str(workers)},
         f"http://127.0.0.1:{rasa_port}/webhooks/rest/",
         state / "rasa.log",
+        ready_line=RASA_READY_LINE,  # every worker has loaded the model
+        ready_count=workers,
     )
     for s in (actions, rasa):
         s.start()
@@ -255,8 +263,8 @@ def start_servers(bot_dir: Path, model: Path, credentials: Path, state: Path, se
 
 
 def credentials_for(variant: str, folder: Path) -> Path:
-    path = folder / f"credentials-{variant}.yml"
-    if variant == "ours":
+    path = folder / f"credentials-{VARIANTS[variant]['channel']}.yml"
+    if VARIANTS[variant]["channel"] == "ours":
         creds = yaml.safe_load((paths.BOT_DIR / "credentials.yml").read_text())
         channel = creds["channels.secure_socketio.SecureSocketIOInput"]
         channel["rate_limit_burst"] = 1_000_000  # closed-loop clients send as fast as replies come
@@ -275,6 +283,25 @@ def credentials_for(variant: str, folder: Path) -> Path:
         }
     path.write_text(yaml.safe_dump(creds))
     return path
+
+
+def endpoints_for(variant: str, folder: Path) -> Path:
+    """The project's endpoints.yml; stock Rasa keeps its default in-memory lock store."""
+    endpoints = yaml.safe_load((paths.BOT_DIR / "endpoints.yml").read_text())
+    if VARIANTS[variant]["channel"] == "stock":
+        endpoints.pop("lock_store", None)
+    path = folder / f"endpoints-{VARIANTS[variant]['channel']}.yml"
+    path.write_text(yaml.safe_dump(endpoints))
+    return path
+
+
+#: What is compared: the project's channel with Rasa in one process and in two (RASA_WORKERS=2:
+#: Sanic workers sharing the port and the SQLite lock store), and stock Rasa in one process.
+VARIANTS = {
+    "ours": {"channel": "ours", "workers": 1},
+    "ours, 2 workers": {"channel": "ours", "workers": 2},
+    "stock": {"channel": "stock", "workers": 1},
+}
 
 
 def machine() -> dict:
@@ -329,6 +356,9 @@ def median_run(runs: list[dict]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test of the benchmark itself")
+    parser.add_argument(
+        "--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), help="what to run (default: all)"
+    )
     args = parser.parse_args()
     scenarios = SCENARIOS
     if args.quick:
@@ -351,10 +381,18 @@ def main() -> int:
         "model": model.name,
         "variants": {},
     }
-    for variant in ("ours", "stock"):
-        state = work / variant
+    for variant in args.variants:
+        state = work / variant.replace(" ", "").replace(",", "-")
         state.mkdir()
-        services, url = start_servers(bot_dir, model, credentials_for(variant, work), state, secret)
+        services, url = start_servers(
+            bot_dir,
+            model,
+            credentials_for(variant, work),
+            endpoints_for(variant, work),
+            state,
+            secret,
+            VARIANTS[variant]["workers"],
+        )
         try:
             results["variants"][variant] = {}
             for name, runs, scenario in scenarios:
@@ -392,9 +430,10 @@ def render_markdown(results: dict) -> str:
         "| scenario | channel | replies/s | p50 ms | p95 ms | p99 ms | p99 each run | sent | lost |",
         "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
-    names = [n for n in results["variants"]["ours"] if isinstance(results["variants"]["ours"][n], dict)]
+    first = next(iter(results["variants"].values()))
+    names = [n for n in first if isinstance(first[n], dict)]
     for name in names:
-        for variant in ("ours", "stock"):
+        for variant in results["variants"]:
             r = results["variants"][variant][name]
             lines.append(
                 f"| {name} | {variant} | {r['replies_per_s']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} "
