@@ -107,5 +107,5 @@ bench-scale: $(VENV)/.installed  ## throughput with 1 and 2 Rasa instances on Po
 bench-convert: $(VENV)/.installed  ## 1,000,000-row CSV through the converter CLI; bench/results/convert.md
 	$(PY) bench/bench_convert.py
 
-bench-load: $(VENV)/.installed  ## socket.io load, project channel vs stock Rasa; bench/results/load.md (about 10 min)
+bench-load: $(VENV)/.installed  ## socket.io load, project channel vs stock Rasa; bench/results/load.md (about 30 min)
 	$(PY) bench/bench_load.py

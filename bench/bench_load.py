@@ -1,13 +1,15 @@
 """Load benchmark: real socket.io clients against the real Rasa server, ours vs stock.
 
-Starts the action server and Rasa on loopback three times with the same trained
-demo model: with the project's channel (rasa_bot/credentials.yml and
+Starts three servers (each with its own action server) on loopback with the same
+trained demo model: with the project's channel (rasa_bot/credentials.yml and
 endpoints.yml; the per-connection rate limit is raised so closed-loop clients
 are not throttled) in one process, the same in two processes (RASA_WORKERS=2:
 Sanic workers on one port, sharing the SQLite tracker and lock stores), and
 stock Rasa's socket.io channel (JWT on, session persistence on,
 python-socketio 5.8.0, which delivers replies; Rasa's in-memory lock store) in
-one process. For each, it runs:
+one process. All three are warmed up (20 conversations x 8 messages, not
+measured), then take turns, run by run, so that a slow spell of the shared
+machine falls on all of them alike. For each, it runs:
 
 * closed loop: N conversations, each sending its next message as soon as the
   previous one is answered (N = 50 and 200);
@@ -16,9 +18,10 @@ one process. For each, it runs:
   conversation ends after 10 messages and a new visitor's takes its place, as
   on a site. One more run keeps the same 50 conversations for 30 s (60
   messages each): Rasa's policies replay a conversation's whole history on
-  every prediction, so long conversations cost more per message. Each
-  open-loop scenario runs three times; the median run (by p99) is reported
-  with every run's p99 and replies/s.
+  every prediction, so long conversations cost more per message.
+
+Each scenario runs three times; the median run (by p99) is reported with every
+run's p99 and replies/s.
 
 and records replies/s, p50/p95/p99 latency (send -> first reply) and messages
 lost (no reply within 60 s of the end: a backlog that is still being worked
@@ -311,33 +314,36 @@ def machine() -> dict:
     return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "platform": platform.platform()}
 
 
-#: Runs of each open-loop scenario; the table shows the run with the median p99 and lists every run's p99.
+#: Conversations x messages sent to each server before anything is measured.
+WARM_UP = (20, 8)
+
+#: Runs of each scenario; the table shows the run with the median p99 and lists every run's p99.
 #: On a shared 2-core machine one run in a few is disturbed by the neighbours (seen: p99 77 ms, 98 ms,
 #: then 697 ms for the same scenario in a row), so a single run says more about the host than the bot.
-OPEN_LOOP_RUNS = 3
+RUNS = 3
 
 SCENARIOS = [
-    ("closed loop, 50 conversations x 20 messages", 1, lambda u, s: closed_loop(u, s, 50, 20)),
-    ("closed loop, 200 conversations x 10 messages", 1, lambda u, s: closed_loop(u, s, 200, 10)),
+    ("closed loop, 50 conversations x 20 messages", RUNS, lambda u, s: closed_loop(u, s, 50, 20)),
+    ("closed loop, 200 conversations x 10 messages", RUNS, lambda u, s: closed_loop(u, s, 200, 10)),
     (
         "open loop, 50 msg/s, 50 conversations at a time, 10 messages each, 20 s",
-        OPEN_LOOP_RUNS,
+        RUNS,
         lambda u, s: open_loop(u, s, 50, 50, 20, 10),
     ),
     (
         "open loop, 100 msg/s, 50 conversations at a time, 10 messages each, 20 s",
-        OPEN_LOOP_RUNS,
+        RUNS,
         lambda u, s: open_loop(u, s, 50, 100, 20, 10),
     ),
     (
         "open loop, 100 msg/s, 200 conversations at a time, 10 messages each, 20 s",
-        OPEN_LOOP_RUNS,
+        RUNS,
         lambda u, s: open_loop(u, s, 200, 100, 20, 10),
     ),
     # the same 50 conversations for the whole run: 60 messages each, a stress test of long histories
     (
         "open loop, 100 msg/s over the same 50 conversations (60 messages each), 30 s",
-        OPEN_LOOP_RUNS,
+        RUNS,
         lambda u, s: open_loop(u, s, 50, 100, 30),
     ),
 ]
@@ -381,30 +387,39 @@ def main() -> int:
         "model": model.name,
         "variants": {},
     }
-    for variant in args.variants:
-        state = work / variant.replace(" ", "").replace(",", "-")
-        state.mkdir()
-        services, url = start_servers(
-            bot_dir,
-            model,
-            credentials_for(variant, work),
-            endpoints_for(variant, work),
-            state,
-            secret,
-            VARIANTS[variant]["workers"],
-        )
-        try:
-            results["variants"][variant] = {}
-            for name, runs, scenario in scenarios:
-                outcomes = []
-                for run in range(runs):
+    # All variants are up at once and take turns, run by run: a slow spell of the shared machine
+    # then falls on every variant alike instead of on whichever ran at that time.
+    servers: dict[str, tuple[list[Service], str, Path]] = {}
+    try:
+        for variant in args.variants:
+            state = work / variant.replace(" ", "").replace(",", "-")
+            state.mkdir()
+            services, url = start_servers(
+                bot_dir,
+                model,
+                credentials_for(variant, work),
+                endpoints_for(variant, work),
+                state,
+                secret,
+                VARIANTS[variant]["workers"],
+            )
+            servers[variant] = (services, url, state)
+        for variant, (_, url, _) in servers.items():  # warm-up, not measured: a site's server is warm
+            print(f"[{variant}] warm-up …", flush=True)
+            asyncio.run(closed_loop(url, secret, WARM_UP[0], WARM_UP[1]))
+        outcomes: dict[tuple[str, str], list[dict]] = {}
+        for name, runs, scenario in scenarios:
+            for run in range(runs):
+                for variant, (_, url, _) in servers.items():
                     print(f"[{variant}] {name} (run {run + 1} of {runs}) …", flush=True)
-                    outcomes.append(asyncio.run(scenario(url, secret)))
-                    print(f"    {outcomes[-1]}", flush=True)
-                results["variants"][variant][name] = median_run(outcomes)
+                    outcomes.setdefault((variant, name), []).append(asyncio.run(scenario(url, secret)))
+                    print(f"    {outcomes[variant, name][-1]}", flush=True)
+        for variant, (_, _, state) in servers.items():
+            results["variants"][variant] = {name: median_run(outcomes[variant, name]) for name, _, _ in scenarios}
             log = (state / "rasa.log").read_text(errors="replace")
             results["variants"][variant]["never_awaited_warnings"] = log.count("never awaited")
-        finally:
+    finally:
+        for services, _, _ in servers.values():
             for s in reversed(services):
                 s.stop()
     out = RESULTS / ("load-quick.json" if args.quick else "load.json")
@@ -424,7 +439,8 @@ def render_markdown(results: dict) -> str:
         f"Machine: {m['cpus']} cores, {m['cpu']}, Python {m['python']}. Client and servers on the same machine.",
         f"Command: `make bench-load` ({results.get('date', 'date not recorded')}). "
         "Latency: message sent -> first reply.",
-        f"Each open-loop scenario ran {OPEN_LOOP_RUNS} times; the row is the run with the median p99, "
+        f"Each scenario ran {RUNS} times, the variants taking turns run by run, after a warm-up; "
+        "the row is the run with the median p99, "
         "*p99 each run* lists all of them; *sent* and *lost* count every run.",
         "",
         "| scenario | channel | replies/s | p50 ms | p95 ms | p99 ms | p99 each run | sent | lost |",
