@@ -19,7 +19,8 @@ channel extends Rasa's :class:`SocketIOInput` and:
 * once the server has started (the model is loaded), tunes the garbage
   collector for serving (:func:`tune_collector_for_serving`): each full
   collection stalled every conversation for 250-300 ms on 2 cores
-  (docs/rasa_bot.md, "Serving speed").
+  (docs/rasa_bot.md, "Serving speed"); and runs the model graph node after
+  node instead of through dask (channels/graph_runner.py).
 
 Tokens never appear in logs.
 """
@@ -37,6 +38,7 @@ from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.engine.runner.dask import DaskGraphRunner
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -44,6 +46,7 @@ from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from .auth import Grant, TokenRejected, verify_token
+from .graph_runner import SequentialGraphRunner
 from .limits import MessageRejected, RateLimiter, parse_user_message
 
 logger = logging.getLogger(__name__)
@@ -56,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
     "rate_limit_per_second": 1.0,
     "slow_notice_seconds": 5.0,
     "tune_garbage_collector": True,
+    "sequential_graph_runner": True,
     "sorry_text": "Sorry, something went wrong on our side and I couldn't finish that. "
     "Your message is saved; please try again in a moment.",
     "slow_text": "This is taking a little longer than usual. One moment, please…",
@@ -167,6 +171,7 @@ class SecureSocketIOInput(SocketIOInput):
         rate_limit_per_second: float = DEFAULTS["rate_limit_per_second"],
         slow_notice_seconds: float = DEFAULTS["slow_notice_seconds"],
         tune_garbage_collector: bool = DEFAULTS["tune_garbage_collector"],
+        sequential_graph_runner: bool = DEFAULTS["sequential_graph_runner"],
         sorry_text: str = DEFAULTS["sorry_text"],
         slow_text: str = DEFAULTS["slow_text"],
         **kwargs: Any,
@@ -180,6 +185,7 @@ class SecureSocketIOInput(SocketIOInput):
         self.rate_limit_per_second = rate_limit_per_second
         self.slow_notice_seconds = slow_notice_seconds
         self.tune_garbage_collector = tune_garbage_collector
+        self.sequential_graph_runner = sequential_graph_runner
         self.sorry_text = sorry_text
         self.slow_text = slow_text
         self.connections: dict[str, _Connection] = {}
@@ -196,13 +202,18 @@ class SecureSocketIOInput(SocketIOInput):
         ns = self.namespace
 
         @bp.listener("after_server_start")
-        async def tune_collector(app: Any, *_: Any) -> None:
+        async def tune_for_serving(app: Any, *_: Any) -> None:
             # after_server_start runs once Rasa's before_server_start listeners have loaded the agent
-            if not self.tune_garbage_collector:
+            if not (self.tune_garbage_collector or self.sequential_graph_runner):
                 return
             agent = getattr(app.ctx, "agent", None)
             if agent is None or not agent.is_ready():
-                logger.warning("no model loaded at start: the garbage collector is left as it is")
+                logger.warning("no model loaded at start: the garbage collector and graph runner are left as they are")
+                return
+            if self.sequential_graph_runner and isinstance(agent.processor.graph_runner, DaskGraphRunner):
+                agent.processor.graph_runner = SequentialGraphRunner.replacing(agent.processor.graph_runner)
+                logger.info("model graph runs node after node (channels/graph_runner.py), not through dask")
+            if not self.tune_garbage_collector:
                 return
             frozen = tune_collector_for_serving()
             logger.info(
