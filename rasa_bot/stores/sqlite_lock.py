@@ -73,10 +73,15 @@ def current_owner() -> str:
     return _owner(os.getpid())  # after a fork the child has a pid of its own
 
 
+_HAS_PROC = Path("/proc/self/stat").exists()
+
+
 def owner_alive(owner: str) -> bool:
     """Whether the process that took a ticket still runs (True when that cannot be told)."""
+    if owner == current_owner():
+        return True
     pid, _, started = owner.partition(":")
-    if not Path("/proc/self/stat").exists() or started == "?":
+    if not _HAS_PROC or started == "?":
         return True
     return _start_time(int(pid)) == started
 
