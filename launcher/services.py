@@ -160,7 +160,7 @@ def rasa_workers(env: dict[str, str]) -> int:
 
     Each loads the model and answers the sockets it accepted; the SQLite lock store
     (endpoints.yml) makes them take turns on a conversation and the tracker store is
-    shared, so any of them can answer any conversation (docs/rasa_bot.md, "Serving speed").
+    shared, so any of them can answer any conversation (docs/deploy.md, "Several processes on one host").
     """
     raw = env.get("RASA_WORKERS", "").strip() or "1"
     try:
