@@ -13,7 +13,7 @@ from process_data import ConversionError
 from . import paths
 from .build import convert, train
 from .envfile import ensure_env_file, load_env
-from .services import ServiceError, Stack, StackConfig, migrate_django, port_in_use
+from .services import ServiceError, Stack, StackConfig, migrate_django, port_in_use, rasa_workers
 
 
 def _ports(env: dict[str, str]) -> dict[str, int]:
@@ -47,6 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"wrote development secrets to {env_file} (not committed)")
     env = load_env(env_file)
     ports = _ports(env)
+    rasa_workers(env)  # a bad RASA_WORKERS fails now, not after converting and training
     model = cmd_build(args)
     migrate_django(env, state_dir)
     log_dir = state_dir / "logs"

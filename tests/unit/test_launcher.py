@@ -88,3 +88,13 @@ def test_bad_worker_count_is_a_clear_error(tmp_path, bad):
 
     with pytest.raises(ServiceError, match="RASA_WORKERS must be a whole number"):
         _services(tmp_path, RASA_WORKERS=bad)
+
+
+def test_bad_worker_count_stops_make_run_before_any_work(tmp_path, monkeypatch, capsys):
+    import launcher.__main__ as cli
+
+    monkeypatch.setenv("RASA_WORKERS", "many")
+    monkeypatch.setattr(cli, "cmd_build", lambda args: pytest.fail("converted and trained despite a bad setting"))
+    code = cli.main(["run", "--env-file", str(tmp_path / ".env"), "--state-dir", str(tmp_path / "state")])
+    assert code == 1
+    assert "RASA_WORKERS must be a whole number from 1 to 64, not 'many'" in capsys.readouterr().err
