@@ -40,11 +40,7 @@ class PromptLockMixin:
 
     def _releases(self) -> dict[str, tuple[asyncio.Event, int]]:
         """conversation id -> (event set when a ticket of it is finished here, how many wait on it)."""
-        try:
-            return self.__releases
-        except AttributeError:
-            self.__releases: dict[str, tuple[asyncio.Event, int]] = {}
-            return self.__releases
+        return self.__dict__.setdefault("_prompt_lock_releases", {})
 
     def _released(self, conversation_id: str) -> None:
         entry = self._releases().pop(conversation_id, None)

@@ -51,6 +51,9 @@ SCHEMA = (
     " PRIMARY KEY (conversation_id, number)) WITHOUT ROWID"
 )
 SELECT_TICKETS = "SELECT number, expires, owner FROM tickets WHERE conversation_id = ? ORDER BY number"
+INSERT_TICKET = "INSERT INTO tickets (conversation_id, number, expires, owner) VALUES (?, ?, ?, ?)"
+DELETE_TICKET = "DELETE FROM tickets WHERE conversation_id = ? AND number = ?"
+DELETE_TICKETS = "DELETE FROM tickets WHERE conversation_id = ?"
 
 
 def _start_time(pid: int) -> str | None:
@@ -147,9 +150,7 @@ class SQLiteLockStore(PromptLockMixin, LockStore):
         now = time.time()
         stale = [t.number for t in lock.tickets if t.expires < now]
         if stale:
-            conn.executemany(
-                "DELETE FROM tickets WHERE conversation_id = ? AND number = ?", [(conversation_id, n) for n in stale]
-            )
+            conn.executemany(DELETE_TICKET, [(conversation_id, n) for n in stale])
             logger.debug(f"Dropped {len(stale)} stale ticket(s) of conversation '{conversation_id}'.")
         return [row for row in rows if row[0] not in stale]
 
@@ -159,18 +160,15 @@ class SQLiteLockStore(PromptLockMixin, LockStore):
         return self._lock_from(conversation_id, rows)
 
     def delete_lock(self, conversation_id: str) -> None:
-        with self._write() as conn:
-            deleted = conn.execute("DELETE FROM tickets WHERE conversation_id = ?", (conversation_id,)).rowcount
+        # one statement commits on its own (autocommit), atomically
+        deleted = self._connection().execute(DELETE_TICKETS, (conversation_id,)).rowcount
         self._log_deletion(conversation_id, deleted > 0)
 
     def save_lock(self, lock: TicketLock) -> None:
         owner = current_owner()
         with self._write() as conn:
-            conn.execute("DELETE FROM tickets WHERE conversation_id = ?", (lock.conversation_id,))
-            conn.executemany(
-                "INSERT INTO tickets (conversation_id, number, expires, owner) VALUES (?, ?, ?, ?)",
-                [(lock.conversation_id, t.number, t.expires, owner) for t in lock.tickets],
-            )
+            conn.execute(DELETE_TICKETS, (lock.conversation_id,))
+            conn.executemany(INSERT_TICKET, [(lock.conversation_id, t.number, t.expires, owner) for t in lock.tickets])
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
         """Drop stale tickets and take the next number, in one write transaction."""
@@ -178,10 +176,7 @@ class SQLiteLockStore(PromptLockMixin, LockStore):
             with self._write() as conn:
                 rows = self._drop_stale(conn, conversation_id)
                 number = rows[-1][0] + 1 if rows else 0
-                conn.execute(
-                    "INSERT INTO tickets (conversation_id, number, expires, owner) VALUES (?, ?, ?, ?)",
-                    (conversation_id, number, time.time() + lock_lifetime, current_owner()),
-                )
+                conn.execute(INSERT_TICKET, (conversation_id, number, time.time() + lock_lifetime, current_owner()))
             return number
         except Exception as exc:  # as Rasa's: any failure is a LockError
             raise LockError(f"Error while acquiring lock. Error:\n{exc}") from exc
@@ -191,10 +186,8 @@ class SQLiteLockStore(PromptLockMixin, LockStore):
             self._drop_stale(conn, conversation_id)
 
     def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "DELETE FROM tickets WHERE conversation_id = ? AND number = ?", (conversation_id, ticket_number)
-            )
+        # one statement commits on its own (autocommit), atomically: no transaction around it
+        self._connection().execute(DELETE_TICKET, (conversation_id, ticket_number))
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         """Finish the ticket; the lock is gone when its last ticket is (one statement, atomic)."""
