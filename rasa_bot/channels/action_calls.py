@@ -1,0 +1,185 @@
+"""Calls from Rasa to the action server without Rasa 3.6's per-call overheads.
+
+Every custom action, form validation (``validate_<form>``) and custom slot
+mapping is one HTTP call from Rasa's process to the action server. Measured on
+this project's machine (2 cores; docs/rasa_bot.md, "Custom actions"), two
+costs of Rasa 3.6.21 made a turn that starts a form 40-60 ms slower than one
+answered from the domain:
+
+* **The response check re-checks its own schema.**
+  ``RemoteAction._validate_action_result`` calls ``jsonschema.validate(result,
+  schema)``, which first validates the (constant) response schema against the
+  JSON Schema 2020-12 meta-schema, for every response: about 30 ms of CPU per
+  call (py-spy: 54 % of the Rasa server's time on a loop of form turns), while
+  checking the response itself takes 0.5 ms. :func:`install_response_check`
+  replaces the method with one that checks every response against the same
+  schema with a validator built (and its schema checked) once: the same
+  errors, the same message Rasa adds to them.
+* **A new HTTP client and TCP connection per call.** ``EndpointConfig.request``
+  opens an ``aiohttp.ClientSession`` for each call and closes it after.
+  :class:`ActionServerSession` lends the action endpoint one session whose
+  connections are kept alive, and closes it when the server stops.
+
+The project's socket.io channel installs both when the server starts
+(``fast_action_calls``, on by default; ``channels/secure_socketio.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+from jsonschema.exceptions import best_match
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
+from rasa.core.actions.action import RemoteAction
+from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
+from rasa.shared.constants import DOCS_BASE_URL
+from rasa.utils.endpoints import EndpointConfig
+
+logger = logging.getLogger(__name__)
+
+#: Seconds an idle connection to the action server stays open. Below the action server's own
+#: keep-alive limit (Sanic's KEEP_ALIVE_TIMEOUT, 5 s), so Rasa never sends a call on a connection
+#: the server is closing at that very moment.
+KEEPALIVE_SECONDS = 2.0
+
+
+# -- the response check ------------------------------------------------------------------------
+_RASA_RESPONSE_CHECK = RemoteAction._validate_action_result
+
+
+@functools.cache
+def response_validator() -> Validator:
+    """A validator for Rasa's action-server response schema, its schema checked once."""
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    cls.check_schema(schema)  # what jsonschema.validate does on every call
+    return cls(schema)
+
+
+def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+    """``RemoteAction._validate_action_result`` with a prebuilt validator: same checks, same errors."""
+    error = best_match(response_validator().iter_errors(result))  # jsonschema.validate, less check_schema
+    if error is not None:
+        error.message += (  # the text Rasa 3.6.21 adds
+            f". Failed to validate Action server response from API, "
+            f"make sure your response from the Action endpoint is valid. "
+            f"For more information about the format visit "
+            f"{DOCS_BASE_URL}/custom-actions"
+        )
+        raise error
+    return True
+
+
+def install_response_check() -> bool:
+    """Make Rasa check action-server responses with :func:`validate_action_result`. False if already done."""
+    if RemoteAction._validate_action_result is validate_action_result:
+        return False
+    response_validator()  # build it now, not during the first conversation's turn
+    RemoteAction._validate_action_result = validate_action_result
+    return True
+
+
+def uninstall_response_check() -> None:
+    """Give Rasa its own response check back (tests)."""
+    RemoteAction._validate_action_result = _RASA_RESPONSE_CHECK
+
+
+# -- one HTTP session for the action server -------------------------------------------------------
+class _Lent:
+    """``async with`` hands out the shared session and leaves it open (Rasa closes what it opened)."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+
+class ActionServerSession:
+    """One ``aiohttp`` session, with kept-alive connections, for every call to the action server.
+
+    Rasa 3.6's ``EndpointConfig.request`` does ``async with self.session() as
+    session`` for each call. :meth:`attach` gives the action endpoint (the
+    ``EndpointConfig`` instance that Rasa hands every ``RemoteAction`` and form)
+    a ``session()`` that lends this object's session instead; nothing else
+    changes: the same headers, basic auth, request timeout and error handling.
+    The session is made on first use, inside the server's event loop, and made
+    again if it was closed; :meth:`close` closes it (the channel does so when the
+    server stops). No cap on connections, as before: each call in flight has one.
+    """
+
+    def __init__(self, endpoint: EndpointConfig, keepalive_seconds: float = KEEPALIVE_SECONDS) -> None:
+        self.endpoint = endpoint
+        self.keepalive_seconds = keepalive_seconds
+        self._session: aiohttp.ClientSession | None = None
+        self.opened = 0  # sessions made so far (tests, logs)
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        basic = self.endpoint.basic_auth
+        self.opened += 1
+        return aiohttp.ClientSession(  # as EndpointConfig.session(), plus a connection pool
+            headers=self.endpoint.headers,
+            auth=aiohttp.BasicAuth(basic["username"], basic["password"]) if basic else None,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=self.keepalive_seconds),
+        )
+
+    def session(self) -> _Lent:
+        """What ``EndpointConfig.request`` enters: the shared session, left open on exit."""
+        if self._session is None or self._session.closed:
+            self._session = self._new_session()
+        return _Lent(self._session)
+
+    def attach(self) -> None:
+        """Make the endpoint's calls use this session."""
+        self.endpoint.session = self.session  # type: ignore[method-assign]  # this instance only
+
+    def detach(self) -> None:
+        """Give the endpoint Rasa's own session-per-call back."""
+        self.endpoint.__dict__.pop("session", None)
+
+    @property
+    def is_open(self) -> bool:
+        return self._session is not None and not self._session.closed
+
+    async def close(self) -> None:
+        """Close the session and its connections (a later call opens a new one)."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+
+def attached_session(endpoint: EndpointConfig | None) -> ActionServerSession | None:
+    """The :class:`ActionServerSession` attached to ``endpoint``, if any."""
+    lent = getattr(endpoint, "__dict__", {}).get("session") if endpoint is not None else None
+    owner = getattr(lent, "__self__", None)
+    return owner if isinstance(owner, ActionServerSession) else None
+
+
+def share_action_session(agent: Any) -> ActionServerSession | None:
+    """Attach one :class:`ActionServerSession` to ``agent``'s action endpoint (None without an endpoint).
+
+    The agent and its processor hold the same ``EndpointConfig``; a model loaded
+    later through Rasa's HTTP API keeps it, so it keeps the shared session too.
+    """
+    endpoint = getattr(agent, "action_endpoint", None)
+    if endpoint is None or not getattr(endpoint, "url", None):
+        return None
+    shared = attached_session(endpoint)
+    if shared is None:
+        shared = ActionServerSession(endpoint)
+        shared.attach()
+    processor = getattr(agent, "processor", None)
+    if processor is not None and processor.action_endpoint is not endpoint and processor.action_endpoint is not None:
+        logger.warning("the processor has its own action endpoint; its calls keep Rasa's session per call")
+    return shared
