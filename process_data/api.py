@@ -193,6 +193,7 @@ def convert_csv(
         read_stats=reader.stats,
     )
     result.detected = reader.layout.describe()
+    result.notes = list(reader.layout.notes)
     return result
 
 

@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         "csv",
         help="convert a CSV corpus (utterance, intent, optional response, category and entity columns)",
         description="Convert a CSV corpus into OUT/data/nlu.yml, OUT/data/rules.yml and a domain. "
-        "Columns, encoding and delimiter are detected unless given.",
+        "Columns, encoding and delimiter are detected unless given; a column given by a --*-column option "
+        "always wins: no detected role takes it (the summary says which were left out).",
     )
     csv_cmd.add_argument("input", help="the CSV file")
     csv_cmd.add_argument("--text-column", help="column holding the utterance (default: detected)")

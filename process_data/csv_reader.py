@@ -27,6 +27,17 @@ INTENT_CANDIDATES = ("intent", "label")
 RESPONSE_CANDIDATES = ("response", "answer", "reply", "server")
 CATEGORY_CANDIDATES = ("category",)
 ENTITY_COLUMNS = ("entity_type", "entity_value", "start_offset", "end_offset")
+# role (a field of Columns) -> (what it is called in messages, its flag, the names it is detected by)
+ROLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "text": ("utterance text", "--text-column", TEXT_CANDIDATES),
+    "intent": ("intent", "--intent-column", INTENT_CANDIDATES),
+    "response": ("response", "--response-column", RESPONSE_CANDIDATES),
+    "category": ("category", "--category-column", CATEGORY_CANDIDATES),
+    "entity_type": ("entity type", "--entity-type-column", ("entity_type",)),
+    "entity_value": ("entity value", "--entity-value-column", ("entity_value",)),
+    "entity_start": ("entity start offset", "--entity-start-column", ("start_offset",)),
+    "entity_end": ("entity end offset", "--entity-end-column", ("end_offset",)),
+}
 DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_BYTES = 1 << 16
 
@@ -37,6 +48,11 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 @dataclass(frozen=True)
 class Columns:
     """Which CSV column holds what. ``None`` means detect it by its usual name.
+
+    A column named here is never taken for a detected role: detection looks
+    past it (to the role's next usual name), and a role left with no other
+    column is not used; the layout's ``notes`` say so. Naming one column for
+    two roles here is an error.
 
     Attributes:
         text: The utterance.
@@ -85,6 +101,7 @@ class Layout:
     entity_value: str | None
     entity_start: str | None
     entity_end: str | None
+    notes: tuple[str, ...] = ()  # detected roles left out because their column was given for another role
 
     def describe(self) -> str:
         """A one-line account of what was detected."""
@@ -255,51 +272,92 @@ class CsvReader:
         return [h.strip().lstrip("\ufeff") for h in header]
 
     def _resolve(self, header: list[str], columns: Columns, encoding: str, delimiter: str) -> Layout:
+        """Find the column of each role: the ones given first, then the usual names among the others."""
         path = self.path
-        text_col = _pick(header, columns.text, TEXT_CANDIDATES, "utterance text", path, "--text-column")
-        intent_col = _pick(header, columns.intent, INTENT_CANDIDATES, "intent", path, "--intent-column")
-        for col, role, flag, cands in (
-            (text_col, "utterance text", "--text-column", TEXT_CANDIDATES),
-            (intent_col, "intent", "--intent-column", INTENT_CANDIDATES),
-        ):
-            if col is None:
+        lowered = {h.strip().lower(): h for h in header}
+        chosen: dict[str, str | None] = {}
+        given: dict[str, str] = {}  # column -> the role it was given for
+        for role, (what, flag, _) in ROLES.items():
+            wanted = getattr(columns, role)
+            if wanted is not None:
+                column = _pick(header, wanted, (), what, path, flag)
+                assert column is not None  # _pick raises when a given column is missing
+                if column in given:
+                    other = given[column]
+                    raise ConversionError(
+                        f"one column is given for two roles: '{column}' is the {ROLES[other][0]} "
+                        f"({ROLES[other][1]}) and the {what} ({flag})",
+                        path,
+                    )
+                chosen[role] = column
+                given[column] = role
+        passed_over: dict[str, str] = {}  # role -> a column of its usual names, given for another role
+        notes: list[str] = []
+        for role, (what, _, candidates) in ROLES.items():
+            if role in chosen:
+                continue
+            chosen[role] = None
+            for name in candidates:
+                column = lowered.get(name)
+                if column is None:
+                    continue
+                if column in given:
+                    passed_over.setdefault(role, column)
+                    continue
+                chosen[role] = column
+                break
+            if role in passed_over:
+                column = passed_over[role]
+                other = given[column]
+                fate = f"the {what} is column '{chosen[role]}'" if chosen[role] else f"no column is used as the {what}"
+                notes.append(f"column '{column}' is the {ROLES[other][0]} ({ROLES[other][1]}), so {fate}")
+        for role in ("text", "intent"):
+            if chosen[role] is None:
+                what, flag, candidates = ROLES[role]
+                if role in passed_over:
+                    column = passed_over[role]
+                    why = f"; '{column}' is the {ROLES[given[column]][0]} ({ROLES[given[column]][1]})"
+                    raise ConversionError(
+                        f"no column for the {what} (columns found: {', '.join(header)}){why}; pass {flag} NAME", path
+                    )
                 near = None
-                for cand in cands:
+                for cand in candidates:
                     near = _nearest(cand, header)
                     if near:
                         break
                 hint = f"; did you mean '{near}'? Pass {flag} {near}" if near else f"; pass {flag} NAME"
-                raise ConversionError(f"no column for the {role} (columns found: {', '.join(header)}){hint}", path)
-        response_col = _pick(header, columns.response, RESPONSE_CANDIDATES, "response", path, "--response-column")
-        category_col = _pick(header, columns.category, CATEGORY_CANDIDATES, "category", path, "--category-column")
-        ent = [
-            _pick(header, wanted, (default,), role, path, flag)
-            for wanted, default, role, flag in (
-                (columns.entity_type, "entity_type", "entity type", "--entity-type-column"),
-                (columns.entity_value, "entity_value", "entity value", "--entity-value-column"),
-                (columns.entity_start, "start_offset", "entity start offset", "--entity-start-column"),
-                (columns.entity_end, "end_offset", "entity end offset", "--entity-end-column"),
-            )
-        ]
-        if (ent[0] is None) != (ent[1] is None):
-            have, missing = ("entity type", "entity value") if ent[0] else ("entity value", "entity type")
-            raise ConversionError(
-                f"there is a column for the {have} but none for the {missing} "
-                f"(columns found: {', '.join(header)}); pass --entity-type-column and --entity-value-column",
-                path,
-            )
-        if (ent[2] is None) != (ent[3] is None):
-            raise ConversionError(
-                f"entity offsets need both a start and an end column (columns found: {', '.join(header)}); "
-                "pass --entity-start-column and --entity-end-column",
-                path,
-            )
-        if ent[0] is None:
-            ent[2] = ent[3] = None  # offsets without an entity type mean nothing
-        used = [c for c in (text_col, intent_col, response_col, category_col, *ent) if c]
-        if len(set(used)) != len(used):
+                raise ConversionError(f"no column for the {what} (columns found: {', '.join(header)}){hint}", path)
+        # Entity columns go in pairs. A detected one whose partner was passed over (its column given
+        # for another role) is left out with it; otherwise a missing partner is an error.
+        for pair in (("entity_type", "entity_value"), ("entity_start", "entity_end")):
+            present = [r for r in pair if chosen[r] is not None]
+            if len(present) != 1:
+                continue
+            [have] = present
+            [missing] = [r for r in pair if r != have]
+            if missing in passed_over and getattr(columns, have) is None:
+                notes.append(
+                    f"without a column for the {ROLES[missing][0]}, column '{chosen[have]}' is not used either"
+                )
+                chosen[have] = None
+            elif pair[0] == "entity_type":
+                raise ConversionError(
+                    f"there is a column for the {ROLES[have][0]} but none for the {ROLES[missing][0]} "
+                    f"(columns found: {', '.join(header)}); pass --entity-type-column and --entity-value-column",
+                    path,
+                )
+            else:
+                raise ConversionError(
+                    f"entity offsets need both a start and an end column (columns found: {', '.join(header)}); "
+                    "pass --entity-start-column and --entity-end-column",
+                    path,
+                )
+        if chosen["entity_type"] is None:
+            chosen["entity_start"] = chosen["entity_end"] = None  # offsets without an entity type mean nothing
+        used = [c for c in chosen.values() if c]
+        if len(set(used)) != len(used):  # cannot happen: detection skips columns already taken
             raise ConversionError(f"one column is used for two roles ({', '.join(used)})", path)
-        return Layout(encoding, delimiter, header, text_col, intent_col, response_col, category_col, *ent)  # type: ignore[arg-type]
+        return Layout(encoding, delimiter, header, **chosen, notes=tuple(notes))  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[tuple[str, str, int, str | None, tuple[Entity, ...]]]:
         layout, path, reader, handle = self.layout, self.path, self._reader, self._handle

@@ -372,3 +372,34 @@ def test_summary_shows_examples_per_intent_and_no_progress_bar_off_a_terminal(tm
     assert len(per_intent) == 20
     assert all(line.rstrip().endswith(" / 4") for line in per_intent)
     assert proc.stderr == ""  # stderr is a pipe here: no progress bar
+
+
+# --- column flags win over detection ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("intent_column", ["category", "label"])
+def test_intent_in_a_column_detection_would_take_for_another_role(tmp_path: Path, intent_column: str) -> None:
+    # Banking77's layout: text,category, the intent being in 'category'.
+    src = write(
+        tmp_path / "train.csv",
+        f"text,{intent_column}\nhow do I top up,top_up\ntop up failed,top_up_failed\n"
+        "can I top up by card,top_up\nmy top-up did not go through,top_up_failed\n",
+    )
+    out = tmp_path / "bot"
+    proc = run_cli("csv", src, "--out", out, "--text-column", "text", "--intent-column", intent_column, "--strict")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert f"columns: text=text, intent={intent_column})" in proc.stdout.splitlines()[0]
+    note = "column 'category' is the intent (--intent-column), so no column is used as the category"
+    assert (note in proc.stdout.splitlines()) == (intent_column == "category")
+    assert summary_of(proc.stdout)["kept"] == "4"
+    assert "- intent: top_up_failed\n" in (out / "data" / "nlu.yml").read_text(encoding="utf-8")
+
+
+def test_one_column_given_for_two_roles_is_one_error_line(tmp_path: Path) -> None:
+    src = write(tmp_path / "c.csv", "text,category\nhi,greet\n")
+    proc = run_cli(
+        "csv", src, "--out", tmp_path / "bot", "--intent-column", "category", "--category-column", "category"
+    )
+    assert_one_line_error(proc, "c.csv", "two roles", "--intent-column", "--category-column")
+    assert not (tmp_path / "bot").exists()

@@ -137,9 +137,15 @@ def test_entity_type_column_without_value_column(tmp_path: Path) -> None:
         CsvReader(path)
 
 
-def test_one_column_for_two_roles(tmp_path: Path) -> None:
+def test_one_column_given_for_two_roles(tmp_path: Path) -> None:
     path = write(tmp_path / "c.csv", "utterance,intent\nhi,greet\n")
-    with pytest.raises(ConversionError, match="two roles"):
+    with pytest.raises(ConversionError, match="two roles: 'utterance' is the utterance text \\(--text-column\\) and"):
+        CsvReader(path, Columns(text="utterance", response="utterance"))
+
+
+def test_a_required_role_whose_only_column_is_given_for_another_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.csv", "utterance,intent\nhi,greet\n")
+    with pytest.raises(ConversionError, match="no column for the utterance text .*'utterance' is the response"):
         CsvReader(path, Columns(response="utterance"))
 
 
@@ -539,3 +545,67 @@ def test_optional_files_of_an_earlier_run_are_removed_but_hand_written_ones_kept
     write(out / "data" / "stories.yml", "version: '3.1'\nstories: []\n")  # hand-written: not ours
     assert convert_csv(src, out).removed == []
     assert (out / "data" / "stories.yml").is_file()
+
+
+# --- a column given by flag always wins over detection -------------------------------------
+
+# Public intent corpora name the intent column 'category' (Banking77) or 'label'.
+BANKING_ROWS = [
+    ("how do I top up my card", "top_up_by_card"),
+    ("my top-up failed", "top_up_failed"),
+    ("where is my new card", "card_arrival"),
+    ("the card has not arrived yet", "card_arrival"),
+    ("top up did not work", "top_up_failed"),
+    ("can I top up with a card", "top_up_by_card"),
+]
+
+
+def _corpus(path: Path, header: str) -> Path:
+    return write(path, header + "\n" + "".join(f"{text},{intent}\n" for text, intent in BANKING_ROWS))
+
+
+@pytest.mark.parametrize("intent_column", ["category", "label"])
+def test_a_given_intent_column_wins_over_detection(tmp_path: Path, intent_column: str) -> None:
+    src = _corpus(tmp_path / "train.csv", f"text,{intent_column}")
+    result = convert_csv(src, tmp_path / "out", columns=Columns(text="text", intent=intent_column))
+    assert f"text=text, intent={intent_column}" in result.detected
+    assert "category=" not in result.detected
+    assert result.data.stats["kept"] == len(BANKING_ROWS)
+    assert list(result.data.examples) == ["top_up_by_card", "top_up_failed", "card_arrival"]
+    assert "categories" not in result.data.stats
+    if intent_column == "category":  # the detected category role is dropped, and the account says so
+        assert result.notes == [
+            "column 'category' is the intent (--intent-column), so no column is used as the category"
+        ]
+    else:
+        assert result.notes == []
+    assert result.data.warnings == []  # a note, not a warning: --strict does not fail on it
+    assert rasa_texts(tmp_path / "out" / "data" / "nlu.yml") == sorted((text, intent) for text, intent in BANKING_ROWS)
+
+
+def test_detection_looks_past_a_given_column_to_the_next_usual_name(tmp_path: Path) -> None:
+    # 'text' is given as the intent: the utterance is found under its next usual name.
+    path = write(tmp_path / "c.csv", "message,text\nhello there,greet\n")
+    reader = CsvReader(path, Columns(intent="text"))
+    assert (reader.layout.text, reader.layout.intent) == ("message", "text")
+    assert reader.layout.notes == (
+        "column 'text' is the intent (--intent-column), so the utterance text is column 'message'",
+    )
+
+
+def test_a_detected_entity_column_whose_partner_was_given_for_another_role_is_left_out(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.csv", "utterance,entity_type,entity_value\nhello,greet,x\nhi,greet,y\n")
+    reader = CsvReader(path, Columns(intent="entity_type"))
+    layout = reader.layout
+    assert (layout.intent, layout.entity_type, layout.entity_value) == ("entity_type", None, None)
+    assert layout.notes == (
+        "column 'entity_type' is the intent (--intent-column), so no column is used as the entity type",
+        "without a column for the entity type, column 'entity_value' is not used either",
+    )
+    assert [row[:2] for row in reader] == [("hello", "greet"), ("hi", "greet")]
+
+
+def test_a_given_entity_column_whose_partner_was_taken_is_still_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.csv", "utterance,entity_type,entity_value\nhello,greet,x\n")
+    with pytest.raises(ConversionError, match="entity value but none for the entity type"):
+        CsvReader(path, Columns(intent="entity_type", entity_value="entity_value"))
