@@ -5,6 +5,8 @@ The library does the work (readers -> pure converters -> atomic writers);
 """
 
 from .api import ConversionResult, convert_csv, convert_telegram
+from .convert import CleaningOptions
+from .csv_reader import Columns
 from .errors import ConversionError
 
-__all__ = ["ConversionError", "ConversionResult", "convert_csv", "convert_telegram"]
+__all__ = ["CleaningOptions", "Columns", "ConversionError", "ConversionResult", "convert_csv", "convert_telegram"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from .convert import ConflictPolicy, build_training_data, safe_name
+from .convert import DEFAULT_CLEANING, CleaningOptions, build_training_data, safe_name
 from .csv_reader import Columns, CsvReader, _sniff
 from .errors import ConversionError
 from .model import TrainingData
@@ -133,14 +133,12 @@ def convert_csv(
     encoding: str | None = None,
     delimiter: str | None = None,
     responses: str | Path | None = None,
-    conflicts: ConflictPolicy = "first",
+    cleaning: CleaningOptions = DEFAULT_CLEANING,
     test_fraction: float = 0.0,
     seed: int = 42,
     test_file: str = DEFAULT_TEST_FILE,
     stories: bool = False,
     strict: bool = False,
-    min_examples: int = 2,
-    max_imbalance: float = 10.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> ConversionResult:
     """Convert a CSV corpus into a Rasa project's training data.
@@ -160,14 +158,14 @@ def convert_csv(
         encoding: The corpus encoding (default: detected; UTF-8, with or without BOM, or UTF-16 with a BOM).
         delimiter: The field delimiter (default: detected from the header line).
         responses: Optional responses file (YAML or CSV, intent -> text).
-        conflicts: A text under two intents is kept under the ``first``, the ``majority``, or ``drop``-ped.
+        cleaning: How texts are compared and checked: case folding, the conflict policy (a text under
+            two intents is kept under the ``first``, the ``majority``, or ``drop``-ped), the thresholds
+            of the small-intent and imbalance warnings.
         test_fraction: Share of each intent held out for testing (0: none).
         seed: Seed for the split.
         test_file: Where the held-out examples go, relative to ``out_dir``.
         stories: Also write a story per intent.
         strict: Treat warnings as errors.
-        min_examples: Warn about intents with fewer examples.
-        max_imbalance: Warn when the largest intent is more than this many times the smallest.
         progress: Called now and then with (bytes read, file size).
 
     Raises:
@@ -182,14 +180,12 @@ def convert_csv(
         action_map=action_map,
         domain_file=domain_file,
         responses=responses,
-        conflicts=conflicts,
+        cleaning=cleaning,
         test_fraction=test_fraction,
         seed=seed,
         test_file=test_file,
         stories=stories,
         strict=strict,
-        min_examples=min_examples,
-        max_imbalance=max_imbalance,
         read_stats=reader.stats,
     )
     result.detected = reader.layout.describe()
@@ -205,14 +201,12 @@ def _convert(
     action_map: str | Path | None,
     domain_file: str,
     responses: str | Path | None,
-    conflicts: ConflictPolicy,
+    cleaning: CleaningOptions,
     test_fraction: float,
     seed: int,
     test_file: str,
     stories: bool,
     strict: bool,
-    min_examples: int,
-    max_imbalance: float,
     read_stats=None,
     extra_files: dict[str, str] | None = None,
 ) -> ConversionResult:
@@ -226,11 +220,9 @@ def _convert(
             rows,
             actions,
             str(action_map) if action_map else None,
-            conflicts=conflicts,
+            options=cleaning,
             responses=answers,
             responses_path=str(responses) if responses else None,
-            min_examples=min_examples,
-            max_imbalance=max_imbalance,
         )
     except ConversionError as exc:
         if exc.path is None:  # a problem with a row: name the corpus
@@ -296,14 +288,12 @@ def convert_telegram(
     action_map: str | Path | None = None,
     domain_file: str = "domain.yml",
     responses: str | Path | None = None,
-    conflicts: ConflictPolicy = "first",
+    cleaning: CleaningOptions = DEFAULT_CLEANING,
     test_fraction: float = 0.0,
     seed: int = 42,
     test_file: str = DEFAULT_TEST_FILE,
     stories: bool = False,
     strict: bool = False,
-    min_examples: int = 2,
-    max_imbalance: float = 10.0,
 ) -> ConversionResult:
     """Convert a Telegram Desktop export into a pairs CSV and Rasa training data.
 
@@ -317,8 +307,8 @@ def convert_telegram(
         server_id: The ``from_id`` of the side that answers (``user123`` or ``123``).
         server_name: Or its display name.
         pairs_file: Where the pairs CSV goes, relative to ``out_dir``.
-        action_map, domain_file, responses, conflicts, test_fraction, seed, test_file, stories, strict,
-            min_examples, max_imbalance: As for :func:`convert_csv`.
+        action_map, domain_file, responses, cleaning, test_fraction, seed, test_file, stories, strict:
+            As for :func:`convert_csv`.
 
     Raises:
         ConversionError: The input cannot be converted; nothing was written.
@@ -343,14 +333,12 @@ def convert_telegram(
         action_map=action_map,
         domain_file=domain_file,
         responses=responses,
-        conflicts=conflicts,
+        cleaning=cleaning,
         test_fraction=test_fraction,
         seed=seed,
         test_file=test_file,
         stories=stories,
         strict=strict,
-        min_examples=min_examples,
-        max_imbalance=max_imbalance,
         extra_files={pairs_file: pairs_to_csv(pairs)},
     )
     result.source = export.path
@@ -361,6 +349,7 @@ def convert_telegram(
 
 
 __all__ = [
+    "CleaningOptions",
     "ConversionResult",
     "convert_csv",
     "convert_telegram",

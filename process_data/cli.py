@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from .api import DEFAULT_TEST_FILE, convert_csv, convert_telegram
-from .convert import CONFLICT_POLICIES
+from .convert import CONFLICT_POLICIES, CleaningOptions
 from .csv_reader import Columns
 from .errors import ConversionError
 from .summary import ProgressBar, print_warnings, render_summary
@@ -48,8 +48,14 @@ def _add_common(cmd: argparse.ArgumentParser) -> None:
         "--conflicts",
         choices=CONFLICT_POLICIES,
         default="first",
-        help="a text labelled with two intents is kept under the first one (default), the majority, "
-        "or dropped; each case is reported with both line numbers",
+        help="a text labelled with two intents (compared ignoring case) is kept under the first one (default), "
+        "the majority, or dropped; each case is reported with both line numbers",
+    )
+    cmd.add_argument(
+        "--fold-case",
+        action="store_true",
+        help="drop texts that differ only in case from an earlier one of the same intent as duplicates "
+        "(default: keep them as examples of their own, as Rasa counts them)",
     )
     cmd.add_argument(
         "--test-fraction",
@@ -146,14 +152,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         action_map=args.action_map,
         domain_file=args.domain_file,
         responses=args.responses,
-        conflicts=args.conflicts,
+        cleaning=CleaningOptions(
+            conflicts=args.conflicts,
+            fold_case=args.fold_case,
+            min_examples=args.min_examples,
+            max_imbalance=args.max_imbalance,
+        ),
         test_fraction=args.test_fraction,
         seed=args.seed,
         test_file=args.test_file,
         stories=args.stories,
         strict=args.strict,
-        min_examples=args.min_examples,
-        max_imbalance=args.max_imbalance,
     )
     bar = None
     try:

@@ -13,6 +13,7 @@ import gc
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from .errors import ConversionError
@@ -37,6 +38,34 @@ _DROPPED_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
 # Characters normalisation keeps as they are (a space only once runs and ends are ruled out).
 _known_good: set[str] = {chr(c) for c in range(0x20, 0x7F)} - {"[", "]"}
 _name_cache: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class CleaningOptions:
+    """How :func:`build_training_data` cleans and checks examples (``--conflicts``, ``--fold-case`` ...).
+
+    Attributes:
+        conflicts: A text under two intents (compared ignoring case) is kept under the ``first``,
+            under the ``majority`` of its rows, or ``drop``-ped from all of them.
+        fold_case: Treat texts that differ only in case as duplicates (keep the first). Off by
+            default: Rasa counts ``Hi`` and ``hi`` as two examples, and the case-aware features
+            of the CRF entity extractor learn from both.
+        min_examples: Warn about an intent with fewer examples than this.
+        max_imbalance: Warn when the largest intent has more than this many times the examples
+            of the smallest (0: never).
+    """
+
+    conflicts: ConflictPolicy = "first"
+    fold_case: bool = False
+    min_examples: int = 2
+    max_imbalance: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.conflicts not in CONFLICT_POLICIES:
+            raise ValueError(f"conflicts must be one of {CONFLICT_POLICIES}, not {self.conflicts!r}")
+
+
+DEFAULT_CLEANING = CleaningOptions()
 
 
 def safe_name(name: str) -> str:
@@ -173,45 +202,40 @@ def build_training_data(
     actions: Mapping[str, str] | None = None,
     action_map_path: str | None = None,
     *,
-    conflicts: ConflictPolicy = "first",
+    options: CleaningOptions = DEFAULT_CLEANING,
     responses: Mapping[str, Sequence[str]] | None = None,
     responses_path: str | None = None,
-    min_examples: int = 2,
-    max_imbalance: float = 10.0,
 ) -> TrainingData:
     """Clean and group examples by intent.
 
-    Whitespace is normalised, exact duplicates (ignoring case) are dropped,
-    and a text seen under two intents is reported with both line numbers and
-    resolved by ``conflicts``: kept under the first intent (``first``), under
-    the intent most of its rows give (``majority``, ties to the first), or
-    dropped from every intent (``drop``).
+    Whitespace is normalised and repeated texts under the same intent are
+    dropped. Texts that differ only in case are distinct examples (as Rasa
+    counts them) unless ``options.fold_case`` is set. A text seen under two
+    intents, compared ignoring case (Rasa's featurizers lower-case, so ``Hi``
+    under one intent and ``hi`` under another contradict each other), is
+    reported with both line numbers and resolved by ``options.conflicts``:
+    kept under the first intent (``first``), under the intent most of its
+    rows give (``majority``, ties to the first), or dropped from every intent
+    (``drop``).
 
     Args:
         examples: Examples as read from a corpus (or tuples in the same order).
         actions: Optional mapping intent -> custom action answering it.
         action_map_path: Where ``actions`` came from, for error messages.
-        conflicts: How to resolve a text labelled with two intents.
+        options: How to treat case, conflicts and small or unbalanced intents.
         responses: Optional mapping intent label -> response texts; overrides
             a response column.
         responses_path: Where ``responses`` came from, for messages.
-        min_examples: Warn about an intent with fewer examples than this.
-        max_imbalance: Warn when the largest intent has more than this many
-            times the examples of the smallest.
 
     Returns:
         The training data, with a count of what was read, kept and dropped.
     """
-    if conflicts not in CONFLICT_POLICIES:
-        raise ValueError(f"conflicts must be one of {CONFLICT_POLICIES}, not {conflicts!r}")
     # A million new tuples would trigger the cyclic garbage collector over and
     # over (a third of the time); they hold no cycles, so pause it meanwhile.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _build(
-            examples, actions, action_map_path, conflicts, responses, responses_path, min_examples, max_imbalance
-        )
+        return _build(examples, actions, action_map_path, options, responses, responses_path)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -221,23 +245,24 @@ def _build(
     examples: Iterable[Example | Sequence],
     actions: Mapping[str, str] | None,
     action_map_path: str | None,
-    conflicts: str,
+    options: CleaningOptions,
     responses: Mapping[str, Sequence[str]] | None,
     responses_path: str | None,
-    min_examples: int,
-    max_imbalance: float,
 ) -> TrainingData:
+    conflicts, fold_case = options.conflicts, options.fold_case
+    min_examples, max_imbalance = options.min_examples, options.max_imbalance
     data = TrainingData()
     by_intent = data.examples
     found_responses = data.responses
-    seen: dict[str, Example] = {}
+    seen: dict[str, Example] = {}  # text ignoring case -> the first example kept with it
+    variants: dict[str, list[Example]] = {}  # text ignoring case -> further case variants kept (same intent)
     names: dict[str, str] = {}  # raw label -> intent name
     label_of: dict[str, str] = {}  # intent name -> first label that gave it
     merged: dict[str, list[str]] = {}
     dup_count: dict[str, int] = {}
-    clashes: dict[str, dict[str, list]] = {}  # key -> intent -> [rows, first Example]
+    clashes: dict[str, dict[str, list]] = {}  # key -> intent -> [rows, [distinct Examples]]
     track = conflicts != "first"
-    read = dropped_empty = dropped_dup = dropped_conflict = 0
+    read = dropped_empty = dropped_dup = dropped_conflict = case_variants = 0
     _is_clean, _normalize, not_plain, new, example_cls = is_clean, normalize, _NOT_PLAIN, _new_tuple, Example
     last_label = last_intent = None
     bucket: list[Example] = []
@@ -273,27 +298,39 @@ def _build(
         first = seen.get(key)
         if first is not None:
             if first.intent == intent:
-                dropped_dup += 1
-                if track:
-                    dup_count[key] = dup_count.get(key, 0) + 1
+                # The same text (or, unless folding case, one differing only in case) under the same intent.
+                if text == first.text or fold_case or any(text == v.text for v in variants.get(key, ())):
+                    dropped_dup += 1
+                    if text != first.text:
+                        case_variants += 1  # folding case: a case variant counted as a duplicate
+                    if track:
+                        dup_count[key] = dup_count.get(key, 0) + 1
+                    continue
             elif track:
                 clash = clashes.get(key)
                 if clash is None:
-                    clash = clashes[key] = {first.intent: [0, first]}
+                    clash = clashes[key] = {first.intent: [0, [first]]}
                 entry = clash.get(intent)
                 if entry is None:
-                    clash[intent] = [1, Example(text, intent, line, None, ents)]
+                    clash[intent] = [1, [Example(text, intent, line, None, ents)]]
                 else:
                     entry[0] += 1
+                    if not fold_case and all(text != e.text for e in entry[1]):
+                        entry[1].append(Example(text, intent, line, None, ents))
+                continue
             else:
                 dropped_conflict += 1
+                as_first = "" if text == first.text else f" (as '{_short(first.text)}': only the case differs)"
                 data.warnings.append(
                     f"line {line}: '{_short(text)}' is labelled '{intent}' but line {first.line} "
-                    f"labels it '{first.intent}'; kept the first"
+                    f"labels it '{first.intent}'{as_first}; kept the first"
                 )
-            continue
+                continue
         example = new(example_cls, (text, intent, line, None, ents))
-        seen[key] = example
+        if first is None:
+            seen[key] = example
+        else:
+            variants.setdefault(key, []).append(example)
         if intent is not last_intent:
             bucket = by_intent.get(intent)  # type: ignore[assignment]
             if bucket is None:
@@ -305,8 +342,10 @@ def _build(
             if response:
                 found_responses[intent] = response
     del seen
+    variants_left = 0
     if clashes:
-        dropped_conflict += _resolve_clashes(data, clashes, conflicts, dup_count)
+        dropped, variants_left = _resolve_clashes(data, clashes, conflicts, dup_count, variants)
+        dropped_conflict += dropped
     data.renamed = {label: name for label, name in names.items() if label != name}
     for intent, labels in merged.items():
         data.warnings.append(
@@ -346,12 +385,17 @@ def _build(
                 entity_types.update(e.type for e in example.entities)
     data.entity_types = sorted(entity_types)
     kept = sum(len(v) for v in data.examples.values())
+    if not fold_case:  # the case variants kept, less those a conflict removed
+        case_variants = variants_left + sum(len(v) for k, v in variants.items() if k not in clashes)
     data.stats = {
         "rows read": read,
         "kept": kept,
         "dropped: empty text": dropped_empty,
         "dropped: duplicate": dropped_dup,
         "dropped: same text, other intent": dropped_conflict,
+        # Rows differing only in case from an earlier text of their intent: kept as examples of their
+        # own, or (folding case) counted among the duplicates above.
+        ("case variants folded" if fold_case else "case variants kept"): case_variants,
         "intents": len(data.examples),
         "intent labels renamed": len(data.renamed),
         "entity types": len(data.entity_types),
@@ -362,33 +406,48 @@ def _build(
 
 
 def _resolve_clashes(
-    data: TrainingData, clashes: dict[str, dict[str, list]], policy: str, dup_count: dict[str, int]
-) -> int:
-    """Apply the ``majority`` or ``drop`` policy; return how many rows it dropped.
+    data: TrainingData,
+    clashes: dict[str, dict[str, list]],
+    policy: str,
+    dup_count: dict[str, int],
+    variants: dict[str, list[Example]],
+) -> tuple[int, int]:
+    """Apply the ``majority`` or ``drop`` policy.
 
-    Each clash maps intent -> [rows with that intent, its first Example]; the
-    first intent is the one whose example was kept during the pass, and its
-    repeated rows were already counted as duplicates.
+    Returns:
+        How many rows it dropped, and how many case variants of these texts are still kept
+        (beyond the first example of each).
+
+    Each clash maps intent -> [rows with that intent, its distinct Examples];
+    the first intent is the one whose examples were kept during the pass (the
+    first one and its case variants), and its repeated rows were already
+    counted as duplicates.
     """
     remove: dict[str, set[int]] = {}
-    dropped = 0
+    dropped = variants_left = 0
     for key, clash in clashes.items():
         first_intent, first_entry = next(iter(clash.items()))
-        first = first_entry[1]
-        first_entry[0] = 1 + dup_count.get(key, 0)
+        kept = [first_entry[1][0], *variants.get(key, ())]
+        first = kept[0]
+        first_entry[0] = len(kept) + dup_count.get(key, 0)
         others = sum(entry[0] for intent, entry in clash.items() if intent != first_intent)
-        where = ", ".join(f"'{intent}' on line {entry[1].line}" for intent, entry in clash.items())
+        where = ", ".join(f"'{intent}' on line {entry[1][0].line}" for intent, entry in clash.items())
         counts = " to ".join(str(entry[0]) for entry in clash.values())
-        dropped += others
         if policy == "drop":
-            dropped += 1
-            remove.setdefault(first_intent, set()).add(id(first))
+            dropped += others + len(kept)
+            remove.setdefault(first_intent, set()).update(id(e) for e in kept)
             data.warnings.append(f"'{_short(first.text)}' is labelled {where}; dropped it from all of them")
             continue
         winner = max(clash, key=lambda intent: clash[intent][0])  # the first maximum: ties go to the first intent
+        dropped += others
         if winner != first_intent:
-            remove.setdefault(first_intent, set()).add(id(first))
-            data.examples.setdefault(winner, []).append(clash[winner][1])
+            moved = clash[winner][1]
+            remove.setdefault(first_intent, set()).update(id(e) for e in kept)
+            data.examples.setdefault(winner, []).extend(moved)
+            dropped += len(kept) - len(moved)
+            variants_left += len(moved) - 1
+        else:
+            variants_left += len(kept) - 1
         data.warnings.append(
             f"'{_short(first.text)}' is labelled {where} ({counts} rows); kept it under '{winner}' (majority)"
         )
@@ -396,7 +455,7 @@ def _resolve_clashes(
         data.examples[intent] = [e for e in data.examples[intent] if id(e) not in ids]
         if not data.examples[intent]:
             del data.examples[intent]
-    return dropped
+    return dropped, variants_left
 
 
 def _apply_responses(data: TrainingData, responses: Mapping[str, Sequence[str]] | None, path: str | None) -> None:

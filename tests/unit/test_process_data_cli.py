@@ -19,6 +19,7 @@ COMMON_OPTIONS = [
     "--responses",
     "--domain-file",
     "--conflicts",
+    "--fold-case",
     "--test-fraction",
     "--seed",
     "--test-file",
@@ -374,7 +375,7 @@ def test_summary_shows_examples_per_intent_and_no_progress_bar_off_a_terminal(tm
     assert proc.stderr == ""  # stderr is a pipe here: no progress bar
 
 
-# --- column flags win over detection ---------------------------------------------------------
+# --- column flags win over detection; case variants --------------------------------------------
 
 
 @pytest.mark.parametrize("intent_column", ["category", "label"])
@@ -403,3 +404,19 @@ def test_one_column_given_for_two_roles_is_one_error_line(tmp_path: Path) -> Non
     )
     assert_one_line_error(proc, "c.csv", "two roles", "--intent-column", "--category-column")
     assert not (tmp_path / "bot").exists()
+
+
+def test_case_variants_are_kept_unless_fold_case(tmp_path: Path) -> None:
+    src = write(
+        tmp_path / "c.csv", "utterance,intent\nwhere is my order,track\nWhere is my order,track\nhi,greet\nHi,greet\n"
+    )
+    proc = run_cli("csv", src, "--out", tmp_path / "kept")
+    assert proc.returncode == 0, proc.stderr
+    summary = summary_of(proc.stdout)
+    assert (summary["kept"], summary["dropped: duplicate"], summary["case variants kept"]) == ("4", "0", "2")
+    proc = run_cli("csv", src, "--out", tmp_path / "folded", "--fold-case")
+    assert proc.returncode == 0, proc.stderr
+    summary = summary_of(proc.stdout)
+    assert (summary["kept"], summary["dropped: duplicate"], summary["case variants folded"]) == ("2", "2", "2")
+    nlu = (tmp_path / "folded" / "data" / "nlu.yml").read_text(encoding="utf-8")
+    assert "Where is my order" not in nlu and "- Hi\n" not in nlu

@@ -16,12 +16,14 @@ from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLSt
 from rasa.shared.nlu.training_data.loading import load_data
 
 from process_data import ConversionError, convert_csv
-from process_data.convert import build_training_data, normalize, safe_name
+from process_data.convert import CleaningOptions, build_training_data, normalize, safe_name
 from process_data.model import Entity, Example
 from process_data.writers import render_domain, render_nlu, render_rules, write_files
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "process_data" / "demo" / "demo_corpus.csv"
+# Bitext's official split sits beside the repository (never copied into it).
+BITEXT_TRAIN = REPO.parent / "shared" / "corpora" / "bitext-official" / "train.csv"
 
 ENTITY_HEADER = ["utterance", "intent", "entity_type", "entity_value", "start_offset", "end_offset"]
 
@@ -177,7 +179,7 @@ def test_exact_duplicates_are_dropped_and_counted() -> None:
         [
             ex("where is my order", "track", 2),
             ex("where is my order", "track", 3),
-            ex("Where  is my ORDER ", "track", 4),  # same after normalising, ignoring case
+            ex("where  is my order ", "track", 4),  # the same after normalising whitespace
             ex("where is my parcel", "track", 5),
         ]
     )
@@ -187,7 +189,88 @@ def test_exact_duplicates_are_dropped_and_counted() -> None:
     assert data.stats["kept"] == 2
     assert data.stats["dropped: duplicate"] == 2
     assert data.stats["dropped: same text, other intent"] == 0
+    assert data.stats["case variants kept"] == 0
     assert data.warnings == []
+
+
+CASE_ROWS = [
+    ex("where is my order", "track", 2),
+    ex("Where  is my ORDER ", "track", 3),  # differs only in case (after normalising whitespace)
+    ex("Where is my ORDER", "track", 4),  # a repeat of line 3
+    ex("WHERE IS MY ORDER", "track", 5),
+    ex("where is my parcel", "track", 6),
+]
+
+
+def test_case_variants_are_distinct_examples_by_default() -> None:
+    data = build_training_data(CASE_ROWS)
+    assert [(e.text, e.line) for e in data.examples["track"]] == [
+        ("where is my order", 2),
+        ("Where is my ORDER", 3),
+        ("WHERE IS MY ORDER", 5),
+        ("where is my parcel", 6),
+    ]
+    assert data.stats["kept"] == 4
+    assert data.stats["dropped: duplicate"] == 1
+    assert data.stats["case variants kept"] == 2
+    assert data.warnings == []
+
+
+def test_fold_case_drops_case_variants_as_duplicates() -> None:
+    data = build_training_data(CASE_ROWS, options=CleaningOptions(fold_case=True))
+    assert [e.text for e in data.examples["track"]] == ["where is my order", "where is my parcel"]
+    assert data.stats["kept"] == 2
+    assert data.stats["dropped: duplicate"] == 3
+    assert data.stats["case variants folded"] == 3
+    assert "case variants kept" not in data.stats
+
+
+def test_case_variants_keep_their_own_entities() -> None:
+    rows = [
+        Example("cancel order 123", "cancel", 2, None, (Entity(13, 16, "order_id", "123"),)),
+        Example("Cancel Order 123", "cancel", 3, None, (Entity(13, 16, "order_id", "123"),)),
+        Example("upgrade to gold", "upgrade", 4, None, (Entity(11, 15, "plan", "gold"),)),
+        Example("Upgrade to Gold", "upgrade", 5, None, (Entity(11, 15, "plan", "Gold"),)),
+    ]
+    data = build_training_data(rows)
+    assert [(e.text, e.entities) for v in data.examples.values() for e in v] == [(r.text, r.entities) for r in rows]
+    assert data.stats["entity annotations"] == 4
+    folded = build_training_data(rows, options=CleaningOptions(fold_case=True))
+    assert folded.stats["entity annotations"] == 2
+
+
+def test_a_case_variant_under_another_intent_is_a_conflict() -> None:
+    # Rasa's featurizers lower-case: 'Hi' under one intent and 'hi' under another contradict each other.
+    rows = [ex("Hi", "greet", 2), ex("hello", "greet", 3), ex("hi", "wave", 4), ex("yo", "wave")]
+    data = build_training_data(rows, options=CleaningOptions(min_examples=0))
+    assert [e.text for e in data.examples["greet"]] == ["Hi", "hello"]
+    assert [e.text for e in data.examples["wave"]] == ["yo"]
+    assert data.stats["dropped: same text, other intent"] == 1
+    [warning] = data.warnings
+    assert "line 4: 'hi' is labelled 'wave' but line 2 labels it 'greet' (as 'Hi': only the case differs)" in warning
+
+
+@pytest.mark.parametrize("conflicts", ["majority", "drop"])
+def test_case_variants_move_or_go_together_when_a_conflict_is_resolved(conflicts: str) -> None:
+    rows = [
+        ex("Hi", "greet", 2),
+        ex("hi", "greet", 3),  # a case variant, kept with line 2
+        ex("HI", "wave", 4),
+        ex("hi", "wave", 5),
+        ex("HI", "wave", 6),
+        ex("hello", "greet", 7),
+        ex("yo", "wave", 8),
+    ]
+    data = build_training_data(rows, options=CleaningOptions(conflicts=conflicts))  # type: ignore[arg-type]
+    texts = {intent: [e.text for e in v] for intent, v in data.examples.items()}
+    if conflicts == "majority":  # 3 rows to 2: 'wave' wins, with its two distinct variants
+        assert texts == {"greet": ["hello"], "wave": ["yo", "HI", "hi"]}
+        assert data.stats["case variants kept"] == 1
+    else:
+        assert texts == {"greet": ["hello"], "wave": ["yo"]}
+        assert data.stats["case variants kept"] == 0
+    s = data.stats
+    assert s["kept"] + s["dropped: duplicate"] + s["dropped: same text, other intent"] == s["rows read"] == 7
 
 
 def test_same_text_under_two_intents_is_kept_under_the_first_and_reported() -> None:
@@ -491,8 +574,9 @@ def test_property_rasa_reads_back_what_was_kept(tmp_path_factory: pytest.TempPat
         ],
     )
 
-    # The model of the converter: normalise, drop empties, first occurrence (ignoring case) wins.
-    expected, seen, responses = [], set(), {}
+    # The model of the converter: normalise, drop empties, drop repeats of a text under its intent (case
+    # variants are distinct texts), and a text seen before (ignoring case) under another intent stays there.
+    expected, seen, owner, responses = [], set(), {}, {}
     for text, label, ent, response in rows:
         ents = () if ent is None else (Entity(ent[2], ent[3], ent[0], ent[1]),)
         norm, norm_ents = normalize(text, ents)
@@ -502,9 +586,9 @@ def test_property_rasa_reads_back_what_was_kept(tmp_path_factory: pytest.TempPat
         assert "[" not in norm and "]" not in norm
         for e in norm_ents:
             assert norm[e.start : e.end] == e.value == normalize(ent[1])[0]
-        if not norm or norm.casefold() in seen:
+        if not norm or norm in seen or owner.setdefault(norm.casefold(), safe_name(label)) != safe_name(label):
             continue
-        seen.add(norm.casefold())
+        seen.add(norm)
         if response.strip():
             responses.setdefault(safe_name(label), " ".join(response.split()))
         expected.append((norm, safe_name(label), tuple((e.start, e.end, e.value, e.type) for e in norm_ents)))
@@ -722,3 +806,48 @@ def test_written_files_respect_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
     assert stat.S_IMODE((tmp_path / "nlu.yml").stat().st_mode) == 0o644
+
+
+# --- the real corpus: Bitext's official train split -------------------------------------------
+
+
+def test_bitext_official_train_keeps_every_distinct_text_and_the_entities_of_case_variants(tmp_path: Path) -> None:
+    if not BITEXT_TRAIN.is_file():
+        pytest.skip(f"Bitext's official train split {BITEXT_TRAIN} is absent (it belongs in ../shared/corpora)")
+    with BITEXT_TRAIN.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    # Computed apart from the converter: whitespace-normalised texts, the first row of each,
+    # and the entity annotation it carries (its value spelt as in the text).
+    first: dict[str, tuple[str, str, str] | None] = {}
+    for row in rows:
+        text = " ".join(row["utterance"].split())
+        entity = None
+        if row["entity_type"].strip():
+            value = row["utterance"][int(row["start_offset"]) : int(row["end_offset"])]
+            entity = (value, row["entity_type"], row["intent"])
+        first.setdefault(text, entity)
+    spellings: dict[str, int] = {}
+    for text in first:
+        spellings[text.casefold()] = spellings.get(text.casefold(), 0) + 1
+    variants = {text: entity for text, entity in first.items() if spellings[text.casefold()] > 1}
+
+    result = convert_csv(BITEXT_TRAIN, tmp_path / "bot")
+    stats = result.data.stats
+    assert stats["rows read"] == len(rows) == 6480
+    assert stats["kept"] == len(first) == 6468  # one example per distinct text; case variants included
+    assert stats["entity annotations"] == sum(e is not None for e in first.values())
+    assert stats["case variants kept"] == len(variants) - len({t.casefold() for t in variants})
+
+    # What Rasa's own loader reads: every example, no text twice, and the case variants' entities.
+    loaded = rasa_examples(tmp_path / "bot")
+    assert len(loaded) == len({text for text, _, _ in loaded}) == len(first)
+    by_text = {text: (intent, ents) for text, intent, ents in loaded}
+    annotated = [(text, entity) for text, entity in variants.items() if entity is not None]
+    assert len(annotated) > 50  # Bitext adds case variants on purpose, many with an entity
+    for text, (value, etype, intent) in annotated:
+        got_intent, ents = by_text[text]
+        assert got_intent == intent
+        assert [(e[2], e[3]) for e in ents] == [(value, etype)], text
+    # Folding case gives the old count back.
+    folded = convert_csv(BITEXT_TRAIN, tmp_path / "folded", cleaning=CleaningOptions(fold_case=True))
+    assert folded.data.stats["kept"] == len({t.casefold() for t in first}) == 6364

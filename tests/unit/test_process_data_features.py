@@ -16,7 +16,15 @@ from rasa.shared.nlu.training_data.loading import load_data
 
 from process_data import ConversionError, convert_csv
 from process_data.api import load_responses
-from process_data.convert import build_training_data, clean_plain, clean_text, is_clean, normalize, safe_name
+from process_data.convert import (
+    CleaningOptions,
+    build_training_data,
+    clean_plain,
+    clean_text,
+    is_clean,
+    normalize,
+    safe_name,
+)
 from process_data.csv_reader import Columns, CsvReader, read_csv
 from process_data.model import Entity, Example
 from process_data.split import split_train_test
@@ -179,7 +187,7 @@ def test_is_clean_is_true_exactly_when_normalize_changes_nothing(text: str) -> N
 @settings(max_examples=200, deadline=None)
 @given(st.text(st.characters(codec="utf-8"), max_size=40))
 def test_build_gives_the_same_texts_as_normalize(text: str) -> None:
-    data = build_training_data([ex(text, "greet")], min_examples=0)
+    data = build_training_data([ex(text, "greet")], options=CleaningOptions(min_examples=0))
     expected = normalize(text)[0]
     assert [e.text for e in data.examples.get("greet", [])] == ([expected] if expected else [])
 
@@ -244,20 +252,35 @@ def test_conflicts_first_keeps_the_first_and_reports_both_lines() -> None:
 
 
 def test_conflicts_majority_moves_the_text_to_the_most_frequent_intent() -> None:
-    data = build_training_data(_conflicted(), conflicts="majority")
+    data = build_training_data(_conflicted(), options=CleaningOptions(conflicts="majority"))
     assert [e.text for e in data.examples["track_refund"]] == ["refund status"]
+    # Both spellings of the majority go with it: case variants are examples of their own.
+    assert [(e.text, e.line) for e in data.examples["get_refund"]] == [
+        ("give money back", 8),
+        ("where is my refund", 3),
+        ("Where is my refund", 4),
+    ]
+    [warning] = [w for w in data.warnings if "majority" in w]
+    assert "line 2" in warning and "line 3" in warning and "'get_refund'" in warning and "1 to 2" in warning
+    assert data.stats["dropped: same text, other intent"] == 1
+    _adds_up(data)
+
+
+def test_conflicts_majority_with_folded_case_moves_one_text() -> None:
+    data = build_training_data(_conflicted(), options=CleaningOptions(conflicts="majority", fold_case=True))
     assert [(e.text, e.line) for e in data.examples["get_refund"]] == [
         ("give money back", 8),
         ("where is my refund", 3),
     ]
-    [warning] = [w for w in data.warnings if "majority" in w]
-    assert "line 2" in warning and "line 3" in warning and "'get_refund'" in warning and "1 to 2" in warning
     assert data.stats["dropped: same text, other intent"] == 2
     _adds_up(data)
 
 
 def test_conflicts_majority_tie_goes_to_the_first() -> None:
-    data = build_training_data([ex("x y", "a", 2), ex("x y", "b", 3), ex("p", "a"), ex("q", "b")], conflicts="majority")
+    data = build_training_data(
+        [ex("x y", "a", 2), ex("x y", "b", 3), ex("p", "a"), ex("q", "b")],
+        options=CleaningOptions(conflicts="majority"),
+    )
     assert [e.text for e in data.examples["a"]] == ["x y", "p"]
     assert [e.text for e in data.examples["b"]] == ["q"]
     _adds_up(data)
@@ -265,14 +288,14 @@ def test_conflicts_majority_tie_goes_to_the_first() -> None:
 
 def test_conflicts_majority_counts_repeats_after_the_conflict() -> None:
     rows = [ex("x y", "a", 2), ex("x y", "b", 3), ex("x y", "a", 4), ex("x y", "b", 5), ex("x y", "b", 6)]
-    data = build_training_data(rows, conflicts="majority", min_examples=0)
+    data = build_training_data(rows, options=CleaningOptions(conflicts="majority", min_examples=0))
     assert list(data.examples) == ["b"]
     assert data.examples["b"][0].line == 3
     _adds_up(data)
 
 
 def test_conflicts_drop_removes_the_text_everywhere() -> None:
-    data = build_training_data(_conflicted(), conflicts="drop")
+    data = build_training_data(_conflicted(), options=CleaningOptions(conflicts="drop"))
     assert "where is my refund" not in [e.text for v in data.examples.values() for e in v]
     assert data.stats["dropped: same text, other intent"] == 3
     assert any("dropped it from all" in w and "line 2" in w and "line 3" in w for w in data.warnings)
@@ -280,14 +303,16 @@ def test_conflicts_drop_removes_the_text_everywhere() -> None:
 
 
 def test_conflicts_drop_can_empty_an_intent() -> None:
-    data = build_training_data([ex("a", "x"), ex("a", "y"), ex("b", "z"), ex("c", "z")], conflicts="drop")
+    data = build_training_data(
+        [ex("a", "x"), ex("a", "y"), ex("b", "z"), ex("c", "z")], options=CleaningOptions(conflicts="drop")
+    )
     assert list(data.examples) == ["z"]
     _adds_up(data)
 
 
 def test_unknown_conflict_policy() -> None:
     with pytest.raises(ValueError, match="conflicts"):
-        build_training_data([], conflicts="vote")  # type: ignore[arg-type]
+        CleaningOptions(conflicts="vote")  # type: ignore[arg-type]
 
 
 # --- names, warnings -----------------------------------------------------------------------
@@ -303,14 +328,20 @@ def test_class_imbalance_is_warned_about() -> None:
     rows = [ex(f"big {i}", "big") for i in range(30)] + [ex("s1", "small"), ex("s2", "small")]
     data = build_training_data(rows)
     assert any("imbalance" in w and "'big'" in w and "'small'" in w for w in data.warnings)
-    assert not any("imbalance" in w for w in build_training_data(rows, max_imbalance=20).warnings)
-    assert not any("imbalance" in w for w in build_training_data(rows, max_imbalance=0).warnings)
+    assert not any(
+        "imbalance" in w for w in build_training_data(rows, options=CleaningOptions(max_imbalance=20)).warnings
+    )
+    assert not any(
+        "imbalance" in w for w in build_training_data(rows, options=CleaningOptions(max_imbalance=0)).warnings
+    )
 
 
 def test_min_examples_is_configurable() -> None:
     rows = [ex("a", "x"), ex("b", "x"), ex("c", "y"), ex("d", "y"), ex("e", "y")]
     assert build_training_data(rows).warnings == []
-    assert build_training_data(rows, min_examples=3).warnings == ["intent 'x' has only 2 example(s)"]
+    assert build_training_data(rows, options=CleaningOptions(min_examples=3)).warnings == [
+        "intent 'x' has only 2 example(s)"
+    ]
 
 
 # --- responses ---------------------------------------------------------------------------
@@ -376,7 +407,7 @@ def _many() -> list[Example]:
 
 
 def test_split_is_stratified_and_keeps_one_for_training() -> None:
-    data = build_training_data(_many(), min_examples=0, max_imbalance=0)
+    data = build_training_data(_many(), options=CleaningOptions(min_examples=0, max_imbalance=0))
     split_train_test(data, 0.2, seed=1)
     test = {k: len(v) for k, v in data.test_examples.items()}
     train = {k: len(v) for k, v in data.examples.items()}
@@ -387,7 +418,7 @@ def test_split_is_stratified_and_keeps_one_for_training() -> None:
 
 def test_split_is_seeded_and_keeps_the_corpus_order() -> None:
     def run(seed: int) -> list[str]:
-        data = build_training_data(_many(), min_examples=0, max_imbalance=0)
+        data = build_training_data(_many(), options=CleaningOptions(min_examples=0, max_imbalance=0))
         split_train_test(data, 0.3, seed=seed)
         for examples in (*data.examples.values(), *data.test_examples.values()):
             assert [e.line for e in examples] == sorted(e.line for e in examples)
@@ -395,6 +426,23 @@ def test_split_is_seeded_and_keeps_the_corpus_order() -> None:
 
     assert run(3) == run(3)
     assert run(3) != run(4)
+
+
+def test_split_keeps_case_variants_on_one_side() -> None:
+    # 10 texts, each in two spellings: 20 examples, 10 units of the draw.
+    rows = [ex(text, "a", 2 * i + 2) for i in range(10) for text in (f"text {i}", f"TEXT {i}")]
+    for seed in range(20):
+        data = build_training_data(rows)
+        assert data.stats["case variants kept"] == 10
+        split_train_test(data, 0.3, seed=seed)
+        test = [e.text for e in data.test_examples["a"]]
+        train = {e.text.casefold() for e in data.examples["a"]}
+        assert len(test) == 6  # 3 of the 10 units, both spellings each
+        assert not {t.casefold() for t in test} & train
+    # Without case variants the draw is over examples, as before.
+    plain = build_training_data(rows[::2])
+    split_train_test(plain, 0.3, seed=0)
+    assert len(plain.test_examples["a"]) == 3
 
 
 @pytest.mark.parametrize("fraction", [-0.1, 1.0, 1.5])
@@ -433,7 +481,7 @@ def test_strict_turns_warnings_into_an_error_and_writes_nothing(tmp_path: Path) 
         convert_csv(src, tmp_path / "out", strict=True)
     assert info.value.path == str(src)
     assert not (tmp_path / "out").exists()
-    convert_csv(src, tmp_path / "out", strict=True, min_examples=1)
+    convert_csv(src, tmp_path / "out", strict=True, cleaning=CleaningOptions(min_examples=1))
 
 
 # --- summary ---------------------------------------------------------------------------------
@@ -505,7 +553,13 @@ def test_property_every_kept_row_is_read_back_by_rasa(
     src = write(folder / "random.csv", ("\ufeff" if bom else "") + buffer.getvalue())
     out = folder / "bot"
     try:
-        result = convert_csv(src, out, delimiter=delimiter, conflicts=conflicts, test_fraction=fraction)  # type: ignore[arg-type]
+        result = convert_csv(
+            src,
+            out,
+            delimiter=delimiter,
+            cleaning=CleaningOptions(conflicts=conflicts),  # type: ignore[arg-type]
+            test_fraction=fraction,
+        )
     except ConversionError as exc:
         assert "no usable rows" in exc.message
         assert not out.exists()
@@ -526,7 +580,13 @@ def test_property_every_kept_row_is_read_back_by_rasa(
         labels.setdefault(normalize(text)[0].casefold(), set()).add(safe_name(label))
     for text, intent in kept:
         assert intent in labels[text.casefold()]
-    assert len({t.casefold() for t, _ in kept}) == len(kept)
+    assert len({t for t, _ in kept}) == len(kept)  # no text twice (Rasa would warn)
+    intent_of: dict[str, str] = {}
+    for text, intent in kept:  # case variants only within one intent (Rasa's featurizers lower-case)
+        assert intent_of.setdefault(text.casefold(), intent) == intent
+    if fraction:  # and on one side of the split
+        held_out = {e.text.casefold() for v in result.data.test_examples.values() for e in v}
+        assert not held_out & {e.text.casefold() for v in result.data.examples.values() for e in v}
     s = result.data.stats
     dropped = s["dropped: empty text"] + s["dropped: duplicate"] + s["dropped: same text, other intent"]
     assert s["kept"] + dropped == s["rows read"] == len(rows)

@@ -20,8 +20,11 @@ REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "process_data"
 
 CASES: dict[str, list[str]] = {
-    # Bitext's sample layout: BOM, CRLF, flags first; duplicates, whitespace, a quoted newline, a conflict.
+    # Bitext's sample layout: BOM, CRLF, flags first; a case variant (kept), whitespace, a quoted newline,
+    # a conflict.
     "bitext_sample_layout": ["csv", "input.csv", "--stories", "--max-imbalance", "0"],
+    # The same with case folded: the case variant is a duplicate.
+    "fold_case": ["csv", "../bitext_sample_layout/input.csv", "--fold-case", "--stories", "--max-imbalance", "0"],
     # Bitext's official layout: entity offsets, a value differing in case from the text, categories.
     "bitext_official_layout": ["csv", "input.csv", "--min-examples", "1"],
     # Unusual column names given by flag, ';' delimiter, a responses file, YAML-special texts and labels.

@@ -11,7 +11,7 @@ import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.nlu.training_data.loading import load_data
 
-from process_data import ConversionError
+from process_data import CleaningOptions, ConversionError
 from process_data.api import convert_telegram
 from process_data.telegram import message_text, norm_id, pairs_to_csv, read_telegram, reply_intents
 
@@ -155,7 +155,7 @@ def test_reply_intents_are_deterministic_and_unique() -> None:
 
 def test_convert_telegram_writes_pairs_and_rasa_data(tmp_path: Path) -> None:
     out = tmp_path / "bot"
-    result = convert_telegram(SINGLE, out, server_id="user7000000001", min_examples=1)
+    result = convert_telegram(SINGLE, out, server_id="user7000000001", cleaning=CleaningOptions(min_examples=1))
     assert (out / "telegram_pairs.csv").read_text(encoding="utf-8").startswith("client,server,chat,date\n")
     nlu = load_data(str(out / "data" / "nlu.yml"))
     assert len(nlu.training_examples) == 3
