@@ -97,9 +97,13 @@ def copy_bot_sources(dest: Path) -> Path:
         paths.BOT_DIR / "tests" / "nlu_test.yml",
     }
 
+    # what Rasa, its CLI and the servers write at run time (models, caches, reports, SQLite files and their WAL)
+    run_time = {"models", ".rasa", "__pycache__", "results", "story_graph.dot"}
+
     def ignore(folder: str, names: list[str]) -> set[str]:
-        skipped = {n for n in names if n in {"models", ".rasa", "__pycache__", "results"} or n.endswith(".sqlite3")}
+        skipped = {n for n in names if n in run_time or ".sqlite3" in n}
         return skipped | {n for n in names if Path(folder, n) in generated}
 
-    shutil.copytree(paths.BOT_DIR, dest, ignore=ignore, dirs_exist_ok=True)
+    # symlinks=True: domain.yml stays a link to domain/ (copied as a folder it would carry a stale generated.yml)
+    shutil.copytree(paths.BOT_DIR, dest, ignore=ignore, dirs_exist_ok=True, symlinks=True)
     return dest
