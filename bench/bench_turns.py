@@ -26,7 +26,7 @@ the shared machine falls on all of them alike):
    at ``bot_done``. Replies/s, p50/p95/p99, three runs each, median by p50.
 
 Results: bench/results/turns.json and turns.md (``--quick``: turns-quick.json only).
-Run: ``.venv/bin/python bench/bench_turns.py`` (about 6 minutes on 2 cores).
+Run: ``.venv/bin/python bench/bench_turns.py`` (about 7 minutes on 2 cores).
 """
 
 from __future__ import annotations
