@@ -1,8 +1,8 @@
 """Charts as SVG strings, drawn on the server: no JavaScript, no external files, nothing fetched.
 
 Every chart has a ``viewBox`` and no fixed size (it fills its container up to ~40 rem and keeps its proportions), a
-``<title>`` for screen readers, and text large enough to read on a phone (13 units of a 480-unit-wide picture). Bot
-names are escaped, and long ones shortened (the full name is in a tooltip).
+``<title>`` for screen readers, and text large enough to read on a phone (13 units of a 400-unit-wide picture: about
+12 px on a 360 px screen). Bot names are escaped, and long ones shortened (the full name is in a tooltip).
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from xml.sax.saxutils import escape, quoteattr
 
 from .types import BradleyTerryStats, PairwiseStats, RatingStats
 
-WIDTH = 480
+WIDTH = 400
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 INK = "#1f2933"
 MUTED = "#616e7c"
 GRID = "#d9e2ec"
 ACCENT = "#1d4ed8"
-LABEL_WIDTH = 150
+LABEL_WIDTH = 120
 PLOT_LEFT, PLOT_RIGHT = LABEL_WIDTH + 10, WIDTH - 24
 ROW = 34
-MAX_NAME = 20
+MAX_NAME = 16
 
 
 def ratings_chart(stats: Mapping[str, RatingStats], *, question: str, scale: tuple[float, float] | None = None) -> str:
@@ -59,7 +59,7 @@ def win_matrix_chart(pairwise: Sequence[PairwiseStats], *, question: str, alpha:
     rates = _rate_lookup(entries)
     size = min(64.0, (WIDTH - LABEL_WIDTH - 20) / max(1, len(bots)))
     top = 64
-    height = top + size * len(bots) + 52
+    height = top + size * len(bots) + 70
     parts = [_heading(question, "Row bot's win rate against column bot (ties excluded)")]
     for j in range(len(bots)):
         x = LABEL_WIDTH + 10 + size * j + size / 2
@@ -71,8 +71,12 @@ def win_matrix_chart(pairwise: Sequence[PairwiseStats], *, question: str, alpha:
             x = LABEL_WIDTH + 10 + size * j
             parts.append(_matrix_cell(x, y, size, rates.get((row_bot, column_bot)), i == j))
     legend_y = top + size * len(bots) + 22
-    parts.append(_text(12, legend_y, f"* significant after Holm's adjustment (p < {alpha:g}); – no decisive", size=12))
-    parts.append(_text(12, legend_y + 18, "judgements yet. Numbers are the row bot's share of wins.", size=12))
+    legend = [
+        "Numbers: the row bot's share of decisive wins.",
+        f"* significant after Holm's adjustment (p < {alpha:g}).",
+    ]
+    legend.append("– no decisive judgements yet.")
+    parts += [_text(12, legend_y + 17 * i, line, size=12, fill=MUTED) for i, line in enumerate(legend)]
     return _svg(height, f"{question}: pairwise win rates", parts)
 
 
@@ -83,7 +87,7 @@ def bradley_terry_chart(stats: Mapping[str, BradleyTerryStats], *, question: str
     low, high = _padded(min(values + [1000.0]), max(values + [1000.0]))
     top, height = 40, 40 + ROW * max(1, len(bots)) + 36
     axis = _Axis(low, high)
-    parts = [_heading(question, "Bradley-Terry score (Elo scale, mean 1000) with 95 % interval")]
+    parts = [_heading(question, "Bradley-Terry score (Elo scale, mean 1000), 95 % interval")]
     parts += axis.grid(top, height - 36, ticks=_nice_ticks(low, high))
     parts.append(_line(axis.x(1000), top - 4, axis.x(1000), height - 36, MUTED, dash=True))
     for row, bot in enumerate(bots):
@@ -158,7 +162,7 @@ def _rate_lookup(entries: Sequence[PairwiseStats]) -> dict[tuple[str, str], tupl
 
 
 def _heading(title: str, subtitle: str) -> str:
-    return _text(12, 18, _shorten(title, 60), size=15, weight="700") + _text(12, 33, subtitle, size=12, fill=MUTED)
+    return _text(12, 18, _shorten(title, 48), size=15, weight="700") + _text(12, 33, subtitle, size=12, fill=MUTED)
 
 
 def _name(name: str, y: float, tooltip: str) -> str:
