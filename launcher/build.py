@@ -10,20 +10,27 @@ import sys
 import tempfile
 from pathlib import Path
 
+from chat_contract import DEFAULT_BOT_ID
 from process_data import ConversionResult, convert_csv
 
 from . import paths
 
 GENERATED_DOMAIN = "domain/generated.yml"
-#: Inputs of training, relative to the bot folder: their content decides the fingerprint.
-TRAINING_INPUTS = ("config.yml", "domain", "data")
+#: Inputs of training besides the config file, relative to the bot folder: their content decides the fingerprint.
+TRAINING_INPUTS = ("domain", "data")
+DEFAULT_CONFIG = "config.yml"
 
 
 def rasa_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for any Rasa process: no telemetry (no internet here), quiet TensorFlow."""
+    """Environment for any Rasa process: no telemetry (no internet here), quiet TensorFlow.
+
+    ``RASA_BOT_ID`` (the audience credentials.yml gives the channels) defaults to the demo bot's id.
+    """
     env = dict(os.environ)
     env.update({"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"})
     env.update(extra or {})
+    if not env.get("RASA_BOT_ID"):
+        env["RASA_BOT_ID"] = DEFAULT_BOT_ID
     return env
 
 
@@ -38,10 +45,10 @@ def convert(corpus: Path, bot_dir: Path = paths.BOT_DIR, quiet: bool = False) ->
     return result
 
 
-def fingerprint(bot_dir: Path) -> str:
-    """A hash of everything training reads, by relative path and content."""
+def fingerprint(bot_dir: Path, config: str = DEFAULT_CONFIG) -> str:
+    """A hash of everything training reads (the config file, domain, data), by relative path and content."""
     digest = hashlib.sha256()
-    for name in TRAINING_INPUTS:
+    for name in (config, *TRAINING_INPUTS):
         root = bot_dir / name
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*.yml") if p.is_file())
         for file in files:
@@ -50,24 +57,24 @@ def fingerprint(bot_dir: Path) -> str:
     return digest.hexdigest()[:20]
 
 
-def train(bot_dir: Path = paths.BOT_DIR, cache: Path = paths.MODEL_CACHE) -> Path:
-    """Return a model trained on ``bot_dir``'s data, training only if none is cached.
+def train(bot_dir: Path = paths.BOT_DIR, cache: Path = paths.MODEL_CACHE, config: str = DEFAULT_CONFIG) -> Path:
+    """Return a model trained on ``bot_dir``'s data with ``config`` (a file in it), training only if none is cached.
 
     Raises:
         RuntimeError: ``rasa train`` failed; its output has been shown.
     """
     cache.mkdir(parents=True, exist_ok=True)
-    model = cache / f"{fingerprint(bot_dir)}.tar.gz"
+    model = cache / f"{fingerprint(bot_dir, config)}.tar.gz"
     if model.exists():
         print(f"model up to date: {model}")
         return model
-    print("training the model (about a minute on 2 cores)…", flush=True)
+    print(f"training the model ({config}; about a minute on 2 cores)…", flush=True)
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
         cmd = [
             paths.tool("rasa"),
             "train",
             "--config",
-            "config.yml",
+            config,
             "--domain",
             "domain",
             "--data",

@@ -6,12 +6,13 @@ import os
 import secrets
 from pathlib import Path
 
+from chat_contract import DEFAULT_PORTS, RUN_BOTS_PORTS
+
 #: Variables written into a new ``.env`` (secrets are generated, the rest are defaults).
 DEV_DEFAULTS = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.local",
     "DJANGO_DEBUG": "1",
-    "DJANGO_PORT": "8000",
-    "RASA_PORT": "5005",
-    "ACTIONS_PORT": "5055",
+    **{name: str(port) for name, port in {**DEFAULT_PORTS, **RUN_BOTS_PORTS}.items()},
 }
 GENERATED_SECRETS = ("DJANGO_SECRET_KEY", "RASA_JWT_SECRET")
 
@@ -54,6 +55,10 @@ def load_env(path: Path) -> dict[str, str]:
     """The environment for the services: ``.env`` values, overridden by the real environment."""
     merged = read_env_file(path)
     merged.update(
-        {k: v for k, v in os.environ.items() if k in merged or k.startswith(("DJANGO_", "RASA_", "ACTION", "SITE_"))}
+        {
+            k: v
+            for k, v in os.environ.items()
+            if k in merged or k.startswith(("DJANGO_", "RASA_", "ACTION", "SITE_", "SCRIPTED_"))
+        }
     )
     return merged

@@ -1,7 +1,10 @@
-"""Start, watch and stop the action server, the Rasa server and Django.
+"""Start, watch and stop the action server, the Rasa server(s), the scripted-bot server and Django.
 
 Each service runs in its own process group with its output in a log file;
-:meth:`Service.wait_ready` polls a health URL (never a fixed sleep).
+:meth:`Service.wait_ready` polls a health URL (never a fixed sleep). ``make run``
+starts one Rasa bot (``demo``); ``make run-bots`` more Rasa bots (one server and
+port each, their own tracker and lock stores) and the scripted-bot server. Before
+Django starts, the bots are registered from a YAML file (``manage.py load_bots``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from chat_contract import DEFAULT_BOT_ID
 
 from . import paths
 from .build import rasa_env
@@ -62,12 +67,28 @@ class Service:
     #: with several workers the health URL answers as soon as the first one serves.
     ready_line: str | None = None
     ready_count: int = 1
+    #: Commands run to completion (same folder and environment) before each start, e.g. registering bots.
+    prepare: list[list[str]] = field(default_factory=list)
     proc: subprocess.Popen | None = field(default=None, repr=False)
     _log_start: int = field(default=0, repr=False)
 
     def start(self) -> None:
-        """Start the process, its output going to :attr:`log_path`."""
+        """Run :attr:`prepare`, then start the process, its output going to :attr:`log_path`.
+
+        Raises:
+            ServiceError: A preparing command failed (its output is in the message).
+        """
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        for cmd in self.prepare:
+            done = subprocess.run(
+                cmd, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+            with self.log_path.open("a", encoding="utf-8") as log:
+                log.write(done.stdout)
+            if done.returncode != 0:
+                raise ServiceError(
+                    f"{self.name}: {' '.join(cmd[1:])} failed (exit {done.returncode}):\n{done.stdout[-3000:]}"
+                )
         log = self.log_path.open("ab")
         self._log_start = log.tell()
         self.proc = subprocess.Popen(
@@ -135,8 +156,26 @@ class Service:
 
 
 @dataclass
+class RasaBot:
+    """A further Rasa bot: its id in the registry, its label, its model and its port."""
+
+    bot_id: str
+    label: str
+    model: Path
+    port: int
+
+
+@dataclass
+class ScriptedServer:
+    """The scripted-bot server (scripted_bots/server.py): its port and {bot id: (label, dotted class path)}."""
+
+    port: int
+    bots: dict[str, tuple[str, str]]
+
+
+@dataclass
 class StackConfig:
-    """Everything needed to start the three services."""
+    """Everything needed to start the services."""
 
     bot_dir: Path
     model: Path
@@ -146,10 +185,22 @@ class StackConfig:
     actions_port: int
     django_port: int
     host: str = "127.0.0.1"
+    #: The first Rasa bot's id in the registry (its channels' audience).
+    bot_id: str = DEFAULT_BOT_ID
+    #: Further Rasa bots (``make run-bots``), each with its own server, port, tracker and lock stores.
+    more_rasa: list[RasaBot] = field(default_factory=list)
+    scripted: ScriptedServer | None = None
+    #: The bots YAML Django loads before it starts (default: django_app/bots.yml, the demo bot alone).
+    bots_file: Path | None = None
 
     @property
     def site_url(self) -> str:
         return f"http://{self.host}:{self.django_port}/"
+
+    def bot_urls(self) -> dict[str, str]:
+        """The full-page chat of each bot, by bot id."""
+        ids = [self.bot_id, *(b.bot_id for b in self.more_rasa), *(self.scripted.bots if self.scripted else ())]
+        return {bot_id: f"{self.site_url}bots/{bot_id}/" for bot_id in ids}
 
 
 RASA_READY_LINE = "Rasa server is up and running."
@@ -172,10 +223,53 @@ def rasa_workers(env: dict[str, str]) -> int:
     return workers
 
 
+def django_settings_module(env: dict[str, str]) -> str:
+    """``DJANGO_SETTINGS_MODULE``, or the one ``DJANGO_DEBUG`` implies (a ``.env`` written before the split)."""
+    if env.get("DJANGO_SETTINGS_MODULE"):
+        return env["DJANGO_SETTINGS_MODULE"]
+    debug = env.get("DJANGO_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+    return "config.settings.local" if debug else "config.settings.production"
+
+
+def _rasa_service(
+    cfg: StackConfig, env: dict[str, str], *, name: str, bot_id: str, model: Path, port: int, log: str
+) -> Service:
+    extra: list[str] = []
+    for origin in env["SITE_ORIGINS"].split(","):
+        extra += ["--cors", origin.strip()]
+    if env.get("RASA_API_TOKEN"):  # Rasa's HTTP API only ever with a token
+        # one argument: a token may start with "-", which argparse would take for an option
+        extra += ["--enable-api", f"--auth-token={env['RASA_API_TOKEN']}"]
+    workers = rasa_workers(env)
+    return Service(
+        name,
+        [
+            paths.tool("rasa"),
+            "run",
+            "--model",
+            str(model),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+            "--interface",
+            cfg.host,
+            "--port",
+            str(port),
+            *extra,
+        ],
+        cfg.bot_dir,
+        {**env, "SANIC_WORKERS": str(workers), "RASA_BOT_ID": bot_id},
+        f"http://{cfg.host}:{port}/webhooks/rest/",
+        cfg.log_dir / log,
+        ready_line=RASA_READY_LINE,  # each worker logs it once its model is loaded
+        ready_count=workers,
+    )
+
+
 def make_services(cfg: StackConfig) -> list[Service]:
-    """The action server, Rasa and Django, in start order."""
+    """The action server, the Rasa server(s), the scripted-bot server if any, and Django, in start order."""
     actions_url = f"http://{cfg.host}:{cfg.actions_port}"
-    rasa_url = f"http://{cfg.host}:{cfg.rasa_port}"
     site_origins = [f"http://localhost:{cfg.django_port}", f"http://127.0.0.1:{cfg.django_port}"]
     env = rasa_env(cfg.env)
     # Runtime state (conversations, orders, Django's sessions) lives beside the logs unless configured.
@@ -188,6 +282,9 @@ def make_services(cfg: StackConfig) -> list[Service]:
     env.setdefault("RASA_SOCKET_URL", f"http://{cfg.host}:{cfg.rasa_port}")
     env.setdefault("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
     env.setdefault("SITE_ORIGINS", ",".join(site_origins))
+    if env.get("RASA_API_TOKEN"):
+        env.setdefault("RASA_API_URL", f"http://{cfg.host}:{cfg.rasa_port}")
+    env["DJANGO_SETTINGS_MODULE"] = django_settings_module(env)
     actions = Service(
         "action server",
         [paths.tool("rasa"), "run", "actions", "--actions", "actions", "--port", str(cfg.actions_port)],
@@ -196,51 +293,68 @@ def make_services(cfg: StackConfig) -> list[Service]:
         f"{actions_url}/health",
         cfg.log_dir / "actions.log",
     )
-    extra: list[str] = []
-    for origin in env["SITE_ORIGINS"].split(","):
-        extra += ["--cors", origin.strip()]
-    if env.get("RASA_API_TOKEN"):  # Rasa's HTTP API only ever with a token
-        # one argument: a token may start with "-", which argparse would take for an option
-        extra += ["--enable-api", f"--auth-token={env['RASA_API_TOKEN']}"]
-    workers = rasa_workers(env)
-    rasa_env_ = {**env, "SANIC_WORKERS": str(workers)}
-    rasa = Service(
-        "Rasa server",
-        [
-            paths.tool("rasa"),
-            "run",
-            "--model",
-            str(cfg.model),
-            "--endpoints",
-            "endpoints.yml",
-            "--credentials",
-            "credentials.yml",
-            "--interface",
-            cfg.host,
-            "--port",
-            str(cfg.rasa_port),
-            *extra,
-        ],
-        cfg.bot_dir,
-        rasa_env_,
-        f"{rasa_url}/webhooks/rest/",
-        cfg.log_dir / "rasa.log",
-        ready_line=RASA_READY_LINE,  # each worker logs it once its model is loaded
-        ready_count=workers,
+    services = [
+        actions,
+        _rasa_service(
+            cfg, env, name="Rasa server", bot_id=cfg.bot_id, model=cfg.model, port=cfg.rasa_port, log="rasa.log"
+        ),
+    ]
+    for bot in cfg.more_rasa:  # each bot its own conversations: a tracker store and lock store of its own
+        bot_env = {
+            **env,
+            "RASA_TRACKER_DB": str(state / f"tracker-{bot.bot_id}.sqlite3"),
+            "RASA_LOCK_DB": str(state / f"locks-{bot.bot_id}.sqlite3"),
+        }
+        services.append(
+            _rasa_service(
+                cfg,
+                bot_env,
+                name=f"Rasa server ({bot.bot_id})",
+                bot_id=bot.bot_id,
+                model=bot.model,
+                port=bot.port,
+                log=f"rasa-{bot.bot_id}.log",
+            )
+        )
+    if cfg.scripted is not None:
+        bots = [f"--bot={bot_id}={path}" for bot_id, (_, path) in cfg.scripted.bots.items()]
+        services.append(
+            Service(
+                "scripted bots",
+                [
+                    paths.tool("python"),
+                    "-m",
+                    "scripted_bots",
+                    "--host",
+                    cfg.host,
+                    "--port",
+                    str(cfg.scripted.port),
+                    *bots,
+                ],
+                paths.REPO,
+                env,
+                f"http://{cfg.host}:{cfg.scripted.port}/",
+                cfg.log_dir / "scripted-bots.log",
+            )
+        )
+    bots_file = cfg.bots_file or paths.DJANGO_DIR / "bots.yml"
+    services.append(
+        Service(
+            "Django",
+            [paths.tool("python"), "manage.py", "runserver", f"{cfg.host}:{cfg.django_port}", "--noreload"],
+            paths.DJANGO_DIR,
+            env,
+            f"http://{cfg.host}:{cfg.django_port}/healthz",
+            cfg.log_dir / "django.log",
+            # the registry matches what runs: these bots, and any other registered bot disabled
+            prepare=[[paths.tool("python"), "manage.py", "load_bots", str(bots_file), "--prune"]],
+        )
     )
-    django = Service(
-        "Django",
-        [paths.tool("python"), "manage.py", "runserver", f"{cfg.host}:{cfg.django_port}", "--noreload"],
-        paths.DJANGO_DIR,
-        env,
-        f"http://{cfg.host}:{cfg.django_port}/healthz",
-        cfg.log_dir / "django.log",
-    )
-    return [actions, rasa, django]
+    return services
 
 
 class Stack:
-    """The three services, started together and stopped together (a context manager)."""
+    """The services, started together and stopped together (a context manager)."""
 
     def __init__(self, cfg: StackConfig) -> None:
         self.cfg = cfg
@@ -274,8 +388,9 @@ class Stack:
 
 
 def migrate_django(env: dict[str, str], state_dir: Path | None = None) -> None:
-    """Create or update Django's database (sessions)."""
+    """Create or update Django's database (sessions, the bot registry, conversations)."""
     env = dict(env)
+    env["DJANGO_SETTINGS_MODULE"] = django_settings_module(env)
     if state_dir is not None:
         state_dir.mkdir(parents=True, exist_ok=True)
         env.setdefault("DJANGO_DB_PATH", str(state_dir / "django.sqlite3"))

@@ -9,11 +9,23 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from .urls import JSON_VIEWS
+
 logger = logging.getLogger(__name__)
 
 
+def wants_json(request: HttpRequest) -> bool:
+    """Whether the request was routed to one of the chat's JSON endpoints.
+
+    Decided by the route's name (``chat:token`` ...), not its path, so it holds when
+    the site runs under a path prefix (``DJANGO_SCRIPT_NAME``) or the routes move.
+    """
+    match = getattr(request, "resolver_match", None)
+    return match is not None and match.view_name in JSON_VIEWS
+
+
 class DatabaseUnavailableMiddleware:
-    """Answer 503 (JSON for API calls, a page otherwise) when the database cannot be used."""
+    """Answer 503 (JSON for the chat's JSON endpoints, a page otherwise) when the database cannot be used."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -25,7 +37,7 @@ class DatabaseUnavailableMiddleware:
         if not isinstance(exception, DatabaseError):
             return None
         logger.error("database unavailable while serving %s: %s", request.path, exception)
-        if request.path.startswith("/chat/"):
+        if wants_json(request):
             response: HttpResponse = JsonResponse(
                 {"error": "unavailable", "message": "The chat is temporarily unavailable."}, status=503
             )

@@ -1,7 +1,8 @@
 """Rasa's REST channel, with the same conversation-bound tokens as the socket.io channel.
 
 Stock ``rest`` lets any caller post as any ``sender``. Here the caller sends
-``Authorization: Bearer <token>``; the conversation is the token's ``sub``, and
+``Authorization: Bearer <token>``; the conversation is the token's ``sub``, the
+token must be for this bot (``aud`` = ``audience``, as on the socket.io channel), and
 a ``sender`` naming another conversation is refused. Served at
 ``/webhooks/rest/webhook`` as before.
 """
@@ -16,8 +17,11 @@ from sanic.exceptions import Forbidden, Unauthorized
 from sanic.exceptions import InvalidUsage as BadRequest  # named BadRequest in later Sanic releases
 from sanic.request import Request
 
-from .auth import TokenRejected, verify_token
+from chat_contract import DEFAULT_BOT_ID, MAX_MESSAGE_CHARS, MAX_TOKEN_LIFETIME, MIN_KEY_LENGTH
+from chat_contract.tokens import TokenRejected, verify_token
+
 from .limits import MessageRejected, parse_user_message
+from .secure_socketio import channel_audience
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +37,29 @@ class SecureRestInput(RestInput):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> SecureRestInput:
         credentials = credentials or {}
         key = credentials.get("jwt_key")
-        if not key or len(str(key)) < 32:
-            raise ValueError("secure REST channel: jwt_key must be set and at least 32 characters")
+        if not key or len(str(key)) < MIN_KEY_LENGTH:
+            raise ValueError(f"secure REST channel: jwt_key must be set and at least {MIN_KEY_LENGTH} characters")
+        max_token_lifetime = int(credentials.get("max_token_lifetime") or MAX_TOKEN_LIFETIME)
+        if not 0 < max_token_lifetime <= MAX_TOKEN_LIFETIME:
+            raise ValueError(
+                f"secure REST channel: max_token_lifetime must be between 1 and {MAX_TOKEN_LIFETIME} seconds"
+            )
         return cls(
             jwt_key=str(key),
-            max_token_lifetime=int(credentials.get("max_token_lifetime", 900)),
-            max_message_chars=int(credentials.get("max_message_chars", 2000)),
+            audience=channel_audience(credentials, "secure REST channel"),
+            max_token_lifetime=max_token_lifetime,
+            max_message_chars=int(credentials.get("max_message_chars") or MAX_MESSAGE_CHARS),
         )
 
-    def __init__(self, jwt_key: str, max_token_lifetime: int = 900, max_message_chars: int = 2000) -> None:
+    def __init__(
+        self,
+        jwt_key: str,
+        audience: str = DEFAULT_BOT_ID,
+        max_token_lifetime: int = MAX_TOKEN_LIFETIME,
+        max_message_chars: int = MAX_MESSAGE_CHARS,
+    ) -> None:
         self.jwt_key = jwt_key
+        self.audience = audience
         self.max_token_lifetime = max_token_lifetime
         self.max_message_chars = max_message_chars
 
@@ -60,7 +77,7 @@ class SecureRestInput(RestInput):
     async def _extract_sender(self, req: Request) -> str | None:
         header = req.headers.get("authorization", "")
         try:
-            grant = verify_token(header, key=self.jwt_key, max_lifetime=self.max_token_lifetime)
+            grant = verify_token(header, key=self.jwt_key, audience=self.audience, max_lifetime=self.max_token_lifetime)
         except TokenRejected as exc:
             logger.warning("REST message refused from %s: %s", req.ip, exc)
             raise Unauthorized("a valid token is required", scheme="Bearer") from None

@@ -4,8 +4,11 @@ Stock Rasa 3.6 checks the JWT only on ``connect`` and lets the client pick any
 ``session_id`` afterwards, so any token holder can join any conversation. This
 channel extends Rasa's :class:`SocketIOInput` and:
 
-* accepts a connection only with a valid token (algorithm pinned, ``exp`` and
-  ``sub`` required, ``exp`` at most ``max_token_lifetime`` away);
+* accepts a connection only with a valid token (algorithm pinned, ``exp``,
+  ``sub`` and ``aud`` required, ``exp`` at most ``max_token_lifetime`` away) issued
+  for this bot: ``aud`` must be the channel's ``audience`` (the bot's id in the
+  site's registry; ``demo`` when not configured), so a token for another bot is
+  refused even when the bots share a secret (chat_contract/tokens.py);
 * accepts ``session_request`` and ``user_uttered`` only for the conversation the
   token names (``sub``), and refuses everything after the token expires unless
   the client sent a fresh one with ``refresh_token``;
@@ -48,17 +51,19 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
+from chat_contract import BOT_ID, DEFAULT_BOT_ID, JWT_ALGORITHMS, MAX_MESSAGE_CHARS, MAX_TOKEN_LIFETIME, MIN_KEY_LENGTH
+from chat_contract.tokens import Grant, TokenRejected, verify_token
+
 from .action_calls import ActionServerSession, install_response_check, share_action_session
-from .auth import Grant, TokenRejected, verify_token
 from .graph_runner import SequentialGraphRunner
 from .limits import MessageRejected, RateLimiter, parse_user_message
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_ALGORITHMS = ("HS256", "HS384", "HS512")
+ALLOWED_ALGORITHMS = JWT_ALGORITHMS
 DEFAULTS: dict[str, Any] = {
-    "max_message_chars": 2000,
-    "max_token_lifetime": 900,
+    "max_message_chars": MAX_MESSAGE_CHARS,
+    "max_token_lifetime": MAX_TOKEN_LIFETIME,
     "rate_limit_burst": 10,
     "rate_limit_per_second": 1.0,
     "slow_notice_seconds": 5.0,
@@ -129,6 +134,17 @@ class _Connection:
     joined: bool = False
 
 
+def channel_audience(credentials: dict[str, Any], channel: str) -> str:
+    """The bot id a channel accepts tokens for: ``audience`` in credentials.yml (``demo`` when absent or empty)."""
+    audience = str(credentials.get("audience") or DEFAULT_BOT_ID).strip()
+    if not BOT_ID.fullmatch(audience):
+        raise ValueError(
+            f"{channel}: audience must be a bot id (lower-case letters, digits, - and _), not {audience!r} "
+            "(set RASA_BOT_ID to the bot's id in the site's registry)"
+        )
+    return audience
+
+
 def _origins(value: Any) -> list[str]:
     if not value:
         return []
@@ -143,17 +159,20 @@ class SecureSocketIOInput(SocketIOInput):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> SecureSocketIOInput:
         credentials = credentials or {}
         key = credentials.get("jwt_key")
-        if not key or len(str(key)) < 32:
+        if not key or len(str(key)) < MIN_KEY_LENGTH:
             raise ValueError(
-                "secure socket.io channel: jwt_key must be set and at least 32 characters "
+                f"secure socket.io channel: jwt_key must be set and at least {MIN_KEY_LENGTH} characters "
                 "(set RASA_JWT_SECRET; see .env.example)"
             )
+        audience = channel_audience(credentials, "secure socket.io channel")
         method = credentials.get("jwt_method", "HS256")
         if method not in ALLOWED_ALGORITHMS:
             raise ValueError(f"secure socket.io channel: jwt_method must be one of {ALLOWED_ALGORITHMS}")
         options = {name: _typed(credentials.get(name, default), default) for name, default in DEFAULTS.items()}
-        if not 0 < options["max_token_lifetime"] <= 3600:
-            raise ValueError("secure socket.io channel: max_token_lifetime must be between 1 and 3600 seconds")
+        if not 0 < options["max_token_lifetime"] <= MAX_TOKEN_LIFETIME:
+            raise ValueError(
+                f"secure socket.io channel: max_token_lifetime must be between 1 and {MAX_TOKEN_LIFETIME} seconds"
+            )
         return cls(
             user_message_evt=credentials.get("user_message_evt", "user_uttered"),
             bot_message_evt=credentials.get("bot_message_evt", "bot_uttered"),
@@ -161,6 +180,7 @@ class SecureSocketIOInput(SocketIOInput):
             socketio_path=credentials.get("socketio_path", "/socket.io"),
             jwt_key=str(key),
             jwt_method=method,
+            audience=audience,
             metadata_key=credentials.get("metadata_key", "metadata"),
             allowed_origins=_origins(credentials.get("allowed_origins")),
             **options,
@@ -170,6 +190,7 @@ class SecureSocketIOInput(SocketIOInput):
         self,
         *,
         jwt_key: str,
+        audience: str = DEFAULT_BOT_ID,
         allowed_origins: list[str] | None = None,
         max_message_chars: int = DEFAULTS["max_message_chars"],
         max_token_lifetime: int = DEFAULTS["max_token_lifetime"],
@@ -186,6 +207,7 @@ class SecureSocketIOInput(SocketIOInput):
     ) -> None:
         kwargs["session_persistence"] = True  # a conversation is a room; the token names it
         super().__init__(jwt_key=jwt_key, **kwargs)
+        self.audience = audience
         self.allowed_origins = allowed_origins or []
         self.max_message_chars = max_message_chars
         self.max_token_lifetime = max_token_lifetime
@@ -202,7 +224,13 @@ class SecureSocketIOInput(SocketIOInput):
         self.connections: dict[str, _Connection] = {}
 
     def _verify(self, token: Any) -> Grant:
-        return verify_token(token, key=self.jwt_key, algorithm=self.jwt_algorithm, max_lifetime=self.max_token_lifetime)
+        return verify_token(
+            token,
+            key=self.jwt_key,
+            audience=self.audience,
+            algorithm=self.jwt_algorithm,
+            max_lifetime=self.max_token_lifetime,
+        )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # With origins configured, engine.io checks the Origin header of every
