@@ -67,11 +67,15 @@ class BotEntry:
     #: Mistakes found in the file, and the fields they concern (the model does not check those again).
     problems: list[str] = field(default_factory=list)
     bad_fields: set[str] = field(default_factory=set)
+    #: The entry as a whole is wrong (not a mapping): its fields are not checked.
+    unreadable: bool = False
 
     def problem(self, source: str, name: str | None, text: str) -> None:
         self.problems.append(f"{self.where(source, name)}: {text}")
         if name:
             self.bad_fields.add(name)
+        else:
+            self.unreadable = True
 
     def where(self, source: str, name: str | None = None) -> str:
         """``source, line N: bot 'id'[, field 'name']`` for error messages."""

@@ -28,6 +28,9 @@ def _defaults() -> dict[str, object]:
 def _bot_from_entry(entry: BotEntry, source: str, problems: list[str]) -> Bot | None:
     """The bot an entry describes, validated by the model; None (and ``problems`` extended) if it has mistakes."""
     found = list(entry.problems)
+    if entry.unreadable:
+        problems.extend(found)
+        return None
     values = _defaults()
     for name, value in entry.values.items():
         if name == "enabled" and not isinstance(value, bool):

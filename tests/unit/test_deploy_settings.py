@@ -53,6 +53,8 @@ from django.conf import settings
 django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
+from bots.models import Bot
+Bot.objects.create(id="demo", label="Demo", socket_url="https://chat.example.com")
 from django.test import Client
 from django.urls import reverse
 from django.templatetags.static import static
@@ -62,7 +64,7 @@ plain = Client(HTTP_HOST="chat.example.com").get("/healthz")
 redirect = Client(HTTP_HOST="chat.example.com").get("/")
 print(json.dumps({
     "token": reverse("chat:token"), "static": static("x.js"), "status": page.status_code,
-    "html_has_prefix": "/chat/static/" in page.content.decode() and "/chat/chat/token" in page.content.decode(),
+    "html_has_prefix": all(p in page.content.decode() for p in ("/chat/static/", "/chat/chat/demo/widget.json")),
     "health": plain.status_code, "redirect": redirect.status_code, "location": redirect.get("Location", ""),
     "cookie_path": settings.SESSION_COOKIE_PATH,
 }))
@@ -72,7 +74,7 @@ print(json.dumps({
 def test_the_site_under_a_path_prefix():
     done = django(
         ["-c", PROBE],
-        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_DB_PATH=":memory:",
         **PRODUCTION,
     )
@@ -90,6 +92,6 @@ def test_development_defaults_are_unchanged():
     probe += "print(settings.STATIC_URL, settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS,"
     probe += "getattr(settings,'FORCE_SCRIPT_NAME',None), settings.SECURE_PROXY_SSL_HEADER,"
     probe += "settings.DATABASES['default']['ENGINE'])"
-    done = django(["-c", probe], DJANGO_SETTINGS_MODULE="config.settings")
+    done = django(["-c", probe], DJANGO_SETTINGS_MODULE="config.settings.production")
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["/static/", "False", "0", "None", "None", "django.db.backends.sqlite3"]

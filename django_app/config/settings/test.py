@@ -1,4 +1,4 @@
-"""In-process tests (tests/unit/django/): fixed test-only secrets, an in-memory database, fast hashing.
+"""In-process tests (tests/unit/web/): fixed test-only secrets, an in-memory database, fast hashing.
 
 The only settings module where a secret has a default. Tests that start the
 real site (tests/integration, tests/e2e) use ``production`` with fresh secrets.
@@ -13,3 +13,5 @@ HTTPS = False
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+#: Static files are served from the apps' folders (WhiteNoise's finders); nothing is collected.
+STATIC_ROOT = None
