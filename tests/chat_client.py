@@ -16,13 +16,16 @@ class Token:
     expires_at: int
 
 
-def fetch_token(site_url: str, http: requests.Session | None = None) -> Token:
-    """Open the page (session and CSRF cookies), then POST to the token endpoint as widget.js does."""
+def fetch_token(site_url: str, http: requests.Session | None = None, bot: str | None = None) -> Token:
+    """Get a token as widget.js does: the page (or, for ``bot``, its widget.json: CSRF cookie), then a POST.
+
+    Without ``bot``: the default bot's full page and ``/chat/token``; with it, that bot's endpoints.
+    """
     http = http or requests.Session()
-    page = http.get(f"{site_url}/", timeout=10)
+    page = http.get(f"{site_url}/" if bot is None else f"{site_url}/chat/{bot}/widget.json", timeout=10)
     page.raise_for_status()
     resp = http.post(
-        f"{site_url}/chat/token",
+        f"{site_url}/chat/token" if bot is None else f"{site_url}/chat/{bot}/token",
         headers={"X-CSRFToken": http.cookies["csrftoken"], "Referer": f"{site_url}/"},
         timeout=10,
     )

@@ -36,8 +36,8 @@ def test_token_is_signed_for_the_visitors_conversation(running_stack):
     http = requests.Session()
     first = fetch_token(running_stack.site_url, http)
     again = fetch_token(running_stack.site_url, http)
-    claims = jwt.decode(first.token, running_stack.jwt_secret, algorithms=["HS256"])
-    assert claims["sub"] == first.session_id
+    claims = jwt.decode(first.token, running_stack.jwt_secret, algorithms=["HS256"], audience="demo")
+    assert claims["sub"] == first.session_id and claims["aud"] == "demo"  # for the demo bot alone
     assert 0 < claims["exp"] - time.time() <= 15 * 60
     assert again.session_id == first.session_id  # same browser session, same conversation
     assert fetch_token(running_stack.site_url).session_id != first.session_id  # another visitor

@@ -46,7 +46,7 @@ def scale(demo_bot, tmp_path_factory) -> Iterator[ScaleStack]:
 
 
 def token(secret: str, conversation: str) -> str:
-    return jwt.encode({"sub": conversation, "exp": int(time.time()) + 600}, secret, algorithm="HS256")
+    return jwt.encode({"sub": conversation, "aud": "demo", "exp": int(time.time()) + 600}, secret, algorithm="HS256")
 
 
 class Turn:

@@ -42,7 +42,9 @@ def others_still_served(running_stack):
 
 
 def signed(secret: str, **claims) -> str:
-    return jwt.encode(claims, secret, algorithm="HS256")
+    """A token with these claims; for the demo bot (``aud``) unless the claims say otherwise."""
+    claims.setdefault("aud", "demo")
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, secret, algorithm="HS256")
 
 
 def now() -> int:
@@ -56,13 +58,13 @@ TOKEN_ATTACKS = {
     "forged payload (signature of another payload)": lambda s: (
         signed(s, sub="b" * 32, exp=now() + 60).rsplit(".", 1)[0].rsplit(".", 1)[0]
         + "."
-        + jwt.encode({"sub": SID, "exp": now() + 60}, "x" * 40).split(".")[1]
+        + jwt.encode({"sub": SID, "aud": "demo", "exp": now() + 60}, "x" * 40).split(".")[1]
         + "."
         + signed(s, sub="b" * 32, exp=now() + 60).rsplit(".", 1)[1]
     ),
-    "alg none": lambda s: jwt.encode({"sub": SID, "exp": now() + 60}, None, algorithm="none"),
+    "alg none": lambda s: jwt.encode({"sub": SID, "aud": "demo", "exp": now() + 60}, None, algorithm="none"),
     "alg HS512 with the right key (algorithm pinned)": lambda s: jwt.encode(
-        {"sub": SID, "exp": now() + 60}, s, algorithm="HS512"
+        {"sub": SID, "aud": "demo", "exp": now() + 60}, s, algorithm="HS512"
     ),
     "expired": lambda s: signed(s, sub=SID, exp=now() - 30),
     "not yet valid (nbf)": lambda s: signed(s, sub=SID, exp=now() + 300, nbf=now() + 120),
@@ -73,6 +75,10 @@ TOKEN_ATTACKS = {
     "exp a day away": lambda s: signed(s, sub=SID, exp=now() + 86400),
     "sub that is not a conversation id": lambda s: signed(s, sub="../../etc", exp=now() + 60),
     "oversized token": lambda s: signed(s, sub=SID, exp=now() + 60, pad="x" * 10000),
+    # tokens are bound to one bot (aud): the demo bot refuses tokens for others, though the secret is shared
+    "token for another bot, signed with the shared secret": lambda s: signed(s, sub=SID, aud="logreg", exp=now() + 60),
+    "no aud": lambda s: signed(s, sub=SID, aud=None, exp=now() + 60),
+    "aud a list naming this bot and another": lambda s: signed(s, sub=SID, aud=["demo", "logreg"], exp=now() + 60),
 }
 
 
