@@ -55,12 +55,13 @@ def _sorted_values(units: list[list[Hashable]], level: Level) -> list[Hashable]:
 
 
 def _coincidence_matrix(units: list[list[Hashable]], index: dict[Hashable, int]) -> np.ndarray:
-    size = len(index)
-    matrix = np.zeros((size, size))
-    for unit in units:
-        counts = np.bincount([index[value] for value in unit], minlength=size).astype(float)
-        matrix += (np.outer(counts, counts) - np.diag(counts)) / (len(unit) - 1)
-    return matrix
+    """``sum over units of (n_u n_u^T - diag(n_u)) / (m_u - 1)``, ``n_u`` being the unit's counts of each value."""
+    counts = np.zeros((len(units), len(index)))
+    rows = np.repeat(np.arange(len(units)), [len(unit) for unit in units])
+    columns = np.fromiter((index[value] for unit in units for value in unit), dtype=int, count=len(rows))
+    np.add.at(counts, (rows, columns), 1.0)
+    scaled = counts / (counts.sum(axis=1, keepdims=True) - 1)
+    return scaled.T @ counts - np.diag(scaled.sum(axis=0))
 
 
 def _squared_distances(values: list[Hashable], totals: np.ndarray, level: Level) -> np.ndarray:

@@ -56,6 +56,7 @@ class WinRatePlan:
         return asdict(self)
 
 
+@lru_cache(maxsize=512)
 def win_rate_sample_size(
     win_rate: float, *, power: float = 0.8, alpha: float = 0.05, comparisons: int = 1, tie_rate: float = 0.0
 ) -> WinRatePlan:
@@ -69,6 +70,8 @@ def win_rate_sample_size(
         comparisons: Pairs of bots tested on the same question; the level is divided by it (Bonferroni, the level
             Holm's adjustment applies to the smallest p-value), so the answer is conservative.
         tie_rate: The share of judgements expected to be ties, to convert decisive judgements into judgements.
+
+    Answers are cached (the function is pure), so a results page asking for every pair of bots pays once.
     """
     _check_probability("power", power)
     _check_probability("alpha", alpha)
@@ -149,6 +152,7 @@ class RatingPlan:
         return asdict(self)
 
 
+@lru_cache(maxsize=512)
 def rating_difference_sample_size(
     difference: float, sd: float, *, power: float = 0.8, alpha: float = 0.05, comparisons: int = 1
 ) -> RatingPlan:
