@@ -97,7 +97,7 @@ def test_markdown_report_has_every_section_and_escapes_names(result):
     assert markdown.startswith("# Bot study\n")
     for heading in ("Summary", "Verdicts", "Ratings", "Pairwise judgements", "Bradley-Terry ranking", "Methods"):
         assert f"\n## {heading}\n" in markdown
-    assert "| Bot | Ratings | Conversations | Mean | 95 % CI |" in markdown
+    assert "| Bot | Ratings | Conversations | Mean | 95% CI |" in markdown
     assert "\\<script\\>" in markdown and "\\| \\*bold\\*" in markdown
     for line in markdown.splitlines():
         if line.startswith("| ") and "---" not in line:

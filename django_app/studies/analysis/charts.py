@@ -26,7 +26,7 @@ MAX_NAME = 16
 
 
 def ratings_chart(stats: Mapping[str, RatingStats], *, question: str, scale: tuple[float, float] | None = None) -> str:
-    """Mean rating per bot with its 95 % interval, one row per bot.
+    """Mean rating per bot with its 95% interval, one row per bot.
 
     Args:
         stats: ``ratings[question]`` of an analysis: bot -> stats.
@@ -37,7 +37,7 @@ def ratings_chart(stats: Mapping[str, RatingStats], *, question: str, scale: tup
     low, high = scale or _rating_scale(stats.values())
     top, height = 40, 40 + ROW * max(1, len(bots)) + 36
     axis = _Axis(low, high)
-    parts = [_heading(question, "Mean rating per bot with its 95 % interval")]
+    parts = [_heading(question, "Mean rating per bot with its 95% interval")]
     parts += axis.grid(top, height - 36, ticks=_rating_ticks(low, high))
     for row, bot in enumerate(bots):
         y = top + ROW * row + ROW / 2
@@ -81,13 +81,13 @@ def win_matrix_chart(pairwise: Sequence[PairwiseStats], *, question: str, alpha:
 
 
 def bradley_terry_chart(stats: Mapping[str, BradleyTerryStats], *, question: str) -> str:
-    """The Bradley-Terry ranking of one question: Elo-scale scores with 95 % intervals, best first."""
+    """The Bradley-Terry ranking of one question: Elo-scale scores with 95% intervals, best first."""
     bots = sorted(stats, key=lambda b: (stats[b]["rank"], -stats[b]["score"], b))
     values = [v for b in bots for v in (*stats[b]["ci95"], stats[b]["score"])] or [1000.0]
     low, high = _padded(min(values + [1000.0]), max(values + [1000.0]))
     top, height = 40, 40 + ROW * max(1, len(bots)) + 36
     axis = _Axis(low, high)
-    parts = [_heading(question, "Bradley-Terry score (Elo scale, mean 1000), 95 % interval")]
+    parts = [_heading(question, "Bradley-Terry score (Elo scale, mean 1000), 95% interval")]
     parts += axis.grid(top, height - 36, ticks=_nice_ticks(low, high))
     parts.append(_line(axis.x(1000), top - 4, axis.x(1000), height - 36, MUTED, dash=True))
     for row, bot in enumerate(bots):

@@ -74,7 +74,7 @@ def plan_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"{PROG} plan",
         description=(
-            "How many judgements (to detect a win rate against 50 %%) or conversations per bot (to detect a "
+            "How many judgements (to detect a win rate against 50%%) or conversations per bot (to detect a "
             "difference of mean ratings) a study needs for a given power."
         ),
     )
@@ -150,7 +150,7 @@ def _plan(parser: argparse.ArgumentParser, argv: list[str]) -> int:
         answer["pairwise"] = plan.to_dict()
         ties = f"; with {plan.tie_rate:.0%} ties, {plan.judgements} judgements" if plan.tie_rate else ""
         lines.append(
-            f"To detect a win rate of {plan.win_rate:.0%} against 50 % with {plan.power:.0%} power at alpha = "
+            f"To detect a win rate of {plan.win_rate:.0%} against 50% with {plan.power:.0%} power at alpha = "
             f"{plan.alpha:g}{_over(plan.comparisons)}: {plan.decisive_judgements} decisive judgements per pair of "
             f"bots{ties} (power {plan.achieved_power:.3f}; {plan.method})."
         )

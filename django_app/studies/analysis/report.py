@@ -110,7 +110,7 @@ def _verdicts(result: AnalysisResult) -> Section:
 def _ratings(result: AnalysisResult) -> Section:
     tables = [
         Table(
-            ["Bot", "Ratings", "Conversations", "Mean", "95 % CI"],
+            ["Bot", "Ratings", "Conversations", "Mean", "95% CI"],
             [[bot, str(s["n"]), str(s["conversations"]), _num(s["mean"]), _ci(s["ci95"])] for bot, s in bots.items()],
             caption=question,
         )
@@ -135,7 +135,7 @@ def _pairwise(result: AnalysisResult) -> Section:
                 _p(e["p_holm"]) + (" *" if e["significant"] else ""),
             ]
         )
-    header = ["A", "B", "Wins A", "Wins B", "Ties", "Win rate A", "95 % CI", "p", "p (Holm)"]
+    header = ["A", "B", "Wins A", "Wins B", "Ties", "Win rate A", "95% CI", "p", "p (Holm)"]
     tables = [Table(header, rows, caption=question) for question, rows in questions.items()]
     return Section("Pairwise judgements", tables=tables)
 
@@ -143,7 +143,7 @@ def _pairwise(result: AnalysisResult) -> Section:
 def _bradley_terry(result: AnalysisResult) -> Section:
     tables = [
         Table(
-            ["Rank", "Bot", "Score", "95 % CI", "Judgements"],
+            ["Rank", "Bot", "Score", "95% CI", "Judgements"],
             [
                 [str(s["rank"]), bot, f"{s['score']:.0f}", _ci(s["ci95"], digits=0), str(s["n"])]
                 for bot, s in bots.items()
@@ -170,7 +170,7 @@ def _annotations(result: AnalysisResult) -> Section:
         for label, bots in result["annotations"].items()
         for bot, s in bots.items()
     ]
-    tables = [Table(["Label", "Bot", "Annotated messages", "With label", "Share", "95 % CI"], rows)] if rows else []
+    tables = [Table(["Label", "Bot", "Annotated messages", "With label", "Share", "95% CI"], rows)] if rows else []
     return Section("Annotations", tables=tables)
 
 
@@ -179,7 +179,7 @@ def _success(result: AnalysisResult) -> Section:
         [bot, str(s["n"]), str(s["count"]), _pct(s["share"]), _ci(s["ci95"], percent=True)]
         for bot, s in result["success"].items()
     ]
-    tables = [Table(["Bot", "Conversations", "Successes", "Rate", "95 % CI"], rows)] if rows else []
+    tables = [Table(["Bot", "Conversations", "Successes", "Rate", "95% CI"], rows)] if rows else []
     return Section("Scenario success", tables=tables)
 
 
