@@ -26,6 +26,17 @@ of events made every full collection walk millions of objects (stalls of a
 second and more under load). The result is the same tracker; a test compares
 it with stock Rasa's.
 
+Trackers are :class:`~.history_tracker.HistoryTracker` objects, which keep their
+history's replay and dialogue states between calls instead of working them
+out from the first event every time. The trackers of the conversations that
+wrote last (up to ``LIVE_EVENTS`` events in all) are kept too, as built from
+their rows and extended with each save's new rows (read back from their JSON,
+as a fresh load would read them), under the same check as the rows: a message
+of such a conversation gets a copy of its tracker, without reading, decoding
+or replaying its history. Other conversations are loaded from their rows as
+before. ``keep_history: false`` in the endpoint's settings gives plain
+``DialogueStateTracker`` objects and keeps no trackers (as before this was added).
+
 Configure in ``endpoints.yml``::
 
     tracker_store:
@@ -49,8 +60,13 @@ from rasa.shared.utils.common import all_subclasses
 from sqlalchemy import event
 from sqlalchemy.orm import sessionmaker
 
-#: How many conversations' events are kept in memory.
+from .history_tracker import HistoryTracker
+
+#: How many conversations' events are kept in memory (as stored text).
 CACHED_CONVERSATIONS = 2000
+#: How many events the conversations kept as live trackers may hold in all. Events are Python objects the
+#: garbage collector walks (about 15 per event); stored text is not, hence the two limits.
+LIVE_EVENTS = 20_000
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
 SESSION_STARTED = SessionStarted.type_name
 # Stock ``_event_query`` as plain SQL on Rasa's ``events`` table: the events from the latest
@@ -101,7 +117,14 @@ def deserialise_events(serialised: list[dict[str, Any]]) -> list[Event]:
 class SQLiteTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` on SQLite with WAL, ``synchronous=NORMAL`` and a pooled connection."""
 
-    def __init__(self, domain: Any = None, db: str = "rasa.db", event_broker: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        domain: Any = None,
+        db: str = "rasa.db",
+        event_broker: Any = None,
+        keep_history: bool = True,
+        **kwargs: Any,
+    ) -> None:
         kwargs.pop("dialect", None)
         kwargs.pop("host", None)  # Rasa passes the endpoint's url as host; SQLite has none
         super().__init__(domain=domain, dialect="sqlite", db=db, event_broker=event_broker, **kwargs)
@@ -118,12 +141,34 @@ class SQLiteTrackerStore(SQLTrackerStore):
         self.sessionmaker = sessionmaker(bind=self.engine)
         # sender_id -> (id of its last row, the rows of its latest session as stored: JSON text)
         self._cache: OrderedDict[str, tuple[int | None, list[str]]] = OrderedDict()
+        # sender_id -> the tracker of exactly those rows (never handed out: retrieve gives copies)
+        self._live: OrderedDict[str, HistoryTracker] = OrderedDict()
+        self._live_events = 0
+        self.keep_history = keep_history
+        self._tracker_class = HistoryTracker if keep_history else DialogueStateTracker
 
-    def _remember(self, sender_id: str, last_id: int | None, rows: list[str]) -> None:
+    def init_tracker(self, sender_id: str) -> DialogueStateTracker:
+        """A new conversation's tracker, as Rasa's but keeping its history's derived data."""
+        return self._tracker_class(sender_id, self.domain.slots, max_event_history=self.max_event_history)
+
+    def _remember(
+        self, sender_id: str, last_id: int | None, rows: list[str], live: HistoryTracker | None = None
+    ) -> None:
+        self._forget_live(sender_id)
         self._cache[sender_id] = (last_id, rows)
         self._cache.move_to_end(sender_id)
         while len(self._cache) > CACHED_CONVERSATIONS:
-            self._cache.popitem(last=False)
+            self._forget_live(self._cache.popitem(last=False)[0])
+        if live is not None and self.keep_history and len(live.events) == len(rows):
+            self._live[sender_id] = live
+            self._live_events += len(rows)
+            while self._live_events > LIVE_EVENTS and self._live:
+                self._forget_live(next(iter(self._live)))
+
+    def _forget_live(self, sender_id: str) -> None:
+        live = self._live.pop(sender_id, None)
+        if live is not None:
+            self._live_events -= len(live.events)
 
     def _latest(self, connection: Any, sender_id: str) -> tuple[int, int | None]:
         """How many events the latest session of ``sender_id`` has (what ``_event_query`` selects), and its last id.
@@ -138,6 +183,10 @@ class SQLiteTrackerStore(SQLTrackerStore):
             cached = None if fetch_events_from_all_sessions else self._cache.get(sender_id)
             if cached is not None and self._latest(connection, sender_id) == (len(cached[1]), cached[0]):
                 rows = cached[1]
+                live = self._live.get(sender_id)
+                if live is not None:  # built from exactly these rows
+                    self._live.move_to_end(sender_id)
+                    return live.copy()
             else:
                 query, parameters = (
                     (SELECT_ALL_SESSIONS, (sender_id,))
@@ -151,13 +200,19 @@ class SQLiteTrackerStore(SQLTrackerStore):
             events = deserialise_events([json.loads(data) for data in rows])
         if not self.domain or not events:
             return None
-        return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+        tracker = self._tracker_class.from_events(sender_id, events, self.domain.slots)
+        if fetch_events_from_all_sessions or not self.keep_history:
+            return tracker
+        self._remember(sender_id, self._cache[sender_id][0], rows, tracker)
+        return tracker.copy()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Stock ``save`` (append the events the database lacks), then remember the stored session."""
         await self.stream_events(tracker)
         sender_id = tracker.sender_id
         cached = self._cache.pop(sender_id, None)
+        live = self._live.get(sender_id)
+        self._forget_live(sender_id)
         with self.engine.begin() as connection:  # one transaction: count, append, commit
             stored, last_id = self._latest(connection, sender_id)
             new = list(itertools.islice(tracker.events, stored, len(tracker.events)))
@@ -183,4 +238,8 @@ class SQLiteTrackerStore(SQLTrackerStore):
                 return
             if rows:  # only then is the new last id needed
                 last_id = connection.exec_driver_sql(LAST_ID, (sender_id,)).scalar_one()
-        self._remember(sender_id, last_id, cached[1] + [row[-1] for row in rows])
+        new_rows = [row[-1] for row in rows]
+        if live is not None:  # what a load would add: the new rows, decoded
+            for evt in deserialise_events([json.loads(data) for data in new_rows]):
+                live.update(evt)
+        self._remember(sender_id, last_id, cached[1] + new_rows, live)
