@@ -110,6 +110,7 @@ def load_variant(model: Path, bot_dir: Path, action_url: str, state: Path, varia
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
+    from rasa_bot.channels.action_calls import HistoryWindow, window_action_history
     from rasa_bot.channels.graph_runner import SequentialGraphRunner
     from rasa_bot.channels.policy_windows import install_policy_windows
     from rasa_bot.stores.sqlite_tracker_store import SQLiteTrackerStore
@@ -124,6 +125,7 @@ def load_variant(model: Path, bot_dir: Path, action_url: str, state: Path, varia
     agent.processor.graph_runner = SequentialGraphRunner.replacing(agent.processor.graph_runner)
     if variant == "after":
         assert install_policy_windows(agent), "no policy to window"
+        assert window_action_history(agent, HistoryWindow()), "no action endpoint"
     return agent
 
 

@@ -27,17 +27,22 @@ The project's socket.io channel installs both when the server starts
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 from types import TracebackType
 from typing import Any
 
 import aiohttp
+import rasa
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.utils.endpoints import EndpointConfig
 
 logger = logging.getLogger(__name__)
@@ -183,3 +188,71 @@ def share_action_session(agent: Any) -> ActionServerSession | None:
     if processor is not None and processor.action_endpoint is not endpoint and processor.action_endpoint is not None:
         logger.warning("the processor has its own action endpoint; its calls keep Rasa's session per call")
     return shared
+
+
+# -- the recent turns, not the whole conversation ------------------------------------------------
+#: How many of the latest user turns an action is sent (the events from the turn's user message on).
+HISTORY_TURNS = 3
+#: Actions that read the whole conversation (``tracker.events``) and are sent every event: the hand-over
+#: writes the transcript a colleague reads.
+FULL_HISTORY_ACTIONS = frozenset({"action_handoff"})
+_WINDOW = "recent_turns"  # the attribute of an EndpointConfig that holds its window
+_RASA_CALL_FORMAT = RemoteAction._action_call_format
+
+
+class HistoryWindow:
+    """What an endpoint's actions are sent: events of the last ``turns`` user turns, except ``full`` actions."""
+
+    def __init__(self, turns: int = HISTORY_TURNS, full: frozenset[str] = FULL_HISTORY_ACTIONS) -> None:
+        if turns < 1:
+            raise ValueError(f"turns must be at least 1, not {turns}")
+        self.turns = turns
+        self.full = frozenset(full)
+
+
+def recent_events(tracker: DialogueStateTracker, turns: int) -> list[Event]:
+    """The events from the ``turns``-th latest user message on (all events when there are fewer)."""
+    events = tracker.events
+    start, seen = 0, 0
+    for index, event in zip(range(len(events) - 1, -1, -1), reversed(events), strict=True):
+        if isinstance(event, UserUttered):
+            seen += 1
+            if seen == turns:
+                start = index
+                break
+    return list(itertools.islice(events, start, None))
+
+
+def windowed_call_format(self: RemoteAction, tracker: DialogueStateTracker, domain: Domain) -> dict[str, Any]:
+    """``RemoteAction._action_call_format`` (Rasa 3.6.21) sending only the recent turns' events.
+
+    Everything else of the request is Rasa's: the tracker's slots, latest message, active loop, latest
+    action, paused flag and input channel (all worked out from the whole conversation), the domain.
+    """
+    window = getattr(self.action_endpoint, "__dict__", {}).get(_WINDOW)
+    if window is None or self.name() in window.full:
+        return _RASA_CALL_FORMAT(self, tracker, domain)
+    state = tracker.current_state(EventVerbosity.NONE)
+    state["events"] = [event.as_dict() for event in recent_events(tracker, window.turns)]
+    result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state, "version": rasa.__version__}
+    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+        result["domain"] = domain.as_dict()
+    return result
+
+
+def window_action_history(agent: Any, window: HistoryWindow) -> bool:
+    """Send ``agent``'s custom actions only the recent turns (``window``). False without an action endpoint.
+
+    Rasa sends every event of the conversation with every call (``EventVerbosity.ALL``): JSON that grows
+    with the conversation, encoded by Rasa and decoded by the action server for each custom action and
+    form validation. Actions of this project read the slots and the latest message, which are sent
+    whole, and the events of the current turn (rasa-sdk's ``slots_to_validate``); only those in
+    ``window.full`` read further back and get everything. The window is set on the endpoint, so it
+    holds for this agent only.
+    """
+    endpoint = getattr(agent, "action_endpoint", None)
+    if endpoint is None or not getattr(endpoint, "url", None):
+        return False
+    endpoint.__dict__[_WINDOW] = window
+    RemoteAction._action_call_format = windowed_call_format
+    return True

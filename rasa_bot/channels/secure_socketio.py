@@ -26,7 +26,9 @@ channel extends Rasa's :class:`SocketIOInput` and:
   node instead of through dask (channels/graph_runner.py); and makes calls to
   the action server cheap: responses checked by a validator built once instead
   of re-checking the schema (about 30 ms per call), one kept-alive HTTP session
-  instead of one per call, closed when the server stops (channels/action_calls.py).
+  instead of one per call, closed when the server stops (channels/action_calls.py);
+  and lets the rule and memoization policies read only the last states of a
+  conversation, which decide their predictions (channels/policy_windows.py).
 
 Tokens never appear in logs.
 """
@@ -54,9 +56,18 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused
 from chat_contract import BOT_ID, DEFAULT_BOT_ID, JWT_ALGORITHMS, MAX_MESSAGE_CHARS, MAX_TOKEN_LIFETIME, MIN_KEY_LENGTH
 from chat_contract.tokens import Grant, TokenRejected, verify_token
 
-from .action_calls import ActionServerSession, install_response_check, share_action_session
+from .action_calls import (
+    FULL_HISTORY_ACTIONS,
+    HISTORY_TURNS,
+    ActionServerSession,
+    HistoryWindow,
+    install_response_check,
+    share_action_session,
+    window_action_history,
+)
 from .graph_runner import SequentialGraphRunner
 from .limits import MessageRejected, RateLimiter, parse_user_message
+from .policy_windows import install_policy_windows
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +82,9 @@ DEFAULTS: dict[str, Any] = {
     "sequential_graph_runner": True,
     "fast_action_response_check": True,
     "keep_action_connections": True,
+    "policy_windows": True,
+    "action_history_turns": HISTORY_TURNS,
+    "full_history_actions": ",".join(sorted(FULL_HISTORY_ACTIONS)),
     "sorry_text": "Sorry, something went wrong on our side and I couldn't finish that. "
     "Your message is saved; please try again in a moment.",
     "slow_text": "This is taking a little longer than usual. One moment, please…",
@@ -201,6 +215,9 @@ class SecureSocketIOInput(SocketIOInput):
         sequential_graph_runner: bool = DEFAULTS["sequential_graph_runner"],
         fast_action_response_check: bool = DEFAULTS["fast_action_response_check"],
         keep_action_connections: bool = DEFAULTS["keep_action_connections"],
+        policy_windows: bool = DEFAULTS["policy_windows"],
+        action_history_turns: int = DEFAULTS["action_history_turns"],
+        full_history_actions: str = DEFAULTS["full_history_actions"],
         sorry_text: str = DEFAULTS["sorry_text"],
         slow_text: str = DEFAULTS["slow_text"],
         **kwargs: Any,
@@ -218,6 +235,11 @@ class SecureSocketIOInput(SocketIOInput):
         self.sequential_graph_runner = sequential_graph_runner
         self.fast_action_response_check = fast_action_response_check
         self.keep_action_connections = keep_action_connections
+        self.policy_windows = policy_windows
+        if action_history_turns < 0:
+            raise ValueError(f"action_history_turns must be 0 (every event) or more, not {action_history_turns}")
+        full = frozenset(name.strip() for name in full_history_actions.split(",") if name.strip())
+        self.action_window = HistoryWindow(action_history_turns, full) if action_history_turns else None
         self.action_session: ActionServerSession | None = None
         self.sorry_text = sorry_text
         self.slow_text = slow_text
@@ -237,6 +259,7 @@ class SecureSocketIOInput(SocketIOInput):
         # connection (websocket included); clients that send none (servers) pass.
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins or [])
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        logger.info("socket.io channel: tokens for bot %r only (their aud)", self.audience)
         self.sio = sio
         ns = self.namespace
 
@@ -250,7 +273,14 @@ class SecureSocketIOInput(SocketIOInput):
                 self.action_session = share_action_session(agent)
                 if self.action_session is not None:
                     logger.info("calls to the action server share one kept-alive HTTP session")
-            if not (self.tune_garbage_collector or self.sequential_graph_runner):
+            window = self.action_window
+            if window is not None and agent is not None and window_action_history(agent, window):
+                logger.info(
+                    "custom actions get the events of the last %d turns (all of them: %s)",
+                    window.turns,
+                    ", ".join(sorted(window.full)) or "none",
+                )
+            if not (self.tune_garbage_collector or self.sequential_graph_runner or self.policy_windows):
                 return
             if agent is None or not agent.is_ready():
                 logger.warning("no model loaded at start: the garbage collector and graph runner are left as they are")
@@ -258,6 +288,8 @@ class SecureSocketIOInput(SocketIOInput):
             if self.sequential_graph_runner and isinstance(agent.processor.graph_runner, DaskGraphRunner):
                 agent.processor.graph_runner = SequentialGraphRunner.replacing(agent.processor.graph_runner)
                 logger.info("model graph runs node after node (channels/graph_runner.py), not through dask")
+            if self.policy_windows and (windowed := install_policy_windows(agent)):
+                logger.info("policies read only the states they use: %s (channels/policy_windows.py)", windowed)
             if not self.tune_garbage_collector:
                 return
             frozen = tune_collector_for_serving()

@@ -4,7 +4,8 @@ Two agents load the same trained model. *Rasa's*: stock in every way that
 matters here (Rasa's SQL tracker store on SQLite, which reloads each tracker from
 its rows for every message, Rasa's policy methods). *Ours*: the project's SQLite
 tracker store with its history-keeping trackers (stores/history_tracker.py)
-and the policy windows (channels/policy_windows.py). Each talks to its own
+and the policy windows (channels/policy_windows.py), and its custom actions are sent only
+the recent turns' events (channels/action_calls.py). Each talks to its own
 action server with its own fresh database, so custom actions and forms run for
 real. The same conversations go through both, long ones included; every reply
 and every event (action names, the policy that predicted each action and its
@@ -26,6 +27,7 @@ import pytest
 from launcher import paths
 from launcher.build import convert, copy_bot_sources, rasa_env, train
 from launcher.services import Service, free_port
+from rasa_bot.channels.action_calls import HistoryWindow, window_action_history
 from rasa_bot.channels.policy_windows import install_policy_windows
 from rasa_bot.stores import history_tracker
 from rasa_bot.stores.sqlite_tracker_store import SQLiteTrackerStore
@@ -159,6 +161,7 @@ def load_pair(bot_dir: Path, model: Path, action_urls: list[str], tracker_db: Pa
     ours.tracker_store = ours.processor.tracker_store = SQLiteTrackerStore(ours.domain, db=str(tracker_db))
     windowed = install_policy_windows(ours)
     assert len(windowed) == 2, windowed  # the rule and the memoization policy
+    assert window_action_history(ours, HistoryWindow())  # custom actions get the recent turns
     return rasa_agent, ours
 
 

@@ -248,3 +248,76 @@ def test_the_action_calls_can_be_turned_off_in_credentials(rasa_check):
 
     installed, shared = asyncio.run(scenario())
     assert not installed and shared is None
+
+
+# -- the recent turns ------------------------------------------------------------------------------
+
+
+def conversation_tracker(turns: int):
+    """A tracker of ``turns`` user messages, each answered, a slot set on the way."""
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.slots import TextSlot
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    tracker = DialogueStateTracker("t", [TextSlot("order_id", mappings=[{}])])
+    tracker.update(ActionExecuted("action_listen"))
+    for n in range(turns):
+        tracker.update(UserUttered(f"message {n}", {"name": "greet", "confidence": 1.0}))
+        tracker.update(SlotSet("order_id", str(n)))
+        tracker.update(ActionExecuted("utter_greet"))
+        tracker.update(BotUttered(f"answer {n}"))
+        tracker.update(ActionExecuted("action_listen"))
+    return tracker
+
+
+def test_recent_events_start_at_the_kth_latest_user_message():
+    tracker = conversation_tracker(10)
+    events = action_calls.recent_events(tracker, 3)
+    assert [e.text for e in events if e.type_name == "user"] == ["message 7", "message 8", "message 9"]
+    assert events[0].type_name == "user" and events == list(tracker.events)[-15:]
+    assert action_calls.recent_events(conversation_tracker(2), 3) == list(conversation_tracker(2).events)
+    assert action_calls.recent_events(conversation_tracker(0), 3) == list(conversation_tracker(0).events)
+
+
+def remote(name: str, endpoint: EndpointConfig) -> RemoteAction:
+    return RemoteAction(name, endpoint)
+
+
+def test_windowed_request_is_rasas_but_for_the_events_and_full_actions_get_all():
+    from rasa.shared.core.domain import Domain
+
+    domain = Domain.from_dict({"intents": ["greet"], "actions": ["action_x", "action_handoff"]})
+    tracker = conversation_tracker(40)
+    endpoint = EndpointConfig(url="http://127.0.0.1:1/webhook")
+    rasas = action_calls._RASA_CALL_FORMAT(remote("action_x", endpoint), tracker, domain)
+    agent = SimpleNamespace(action_endpoint=endpoint)
+    try:
+        assert action_calls.window_action_history(agent, action_calls.HistoryWindow(2))
+        ours = RemoteAction._action_call_format(remote("action_x", endpoint), tracker, domain)
+        handoff = RemoteAction._action_call_format(remote("action_handoff", endpoint), tracker, domain)
+        other = RemoteAction._action_call_format(remote("action_x", EndpointConfig(url="http://x")), tracker, domain)
+    finally:
+        RemoteAction._action_call_format = action_calls._RASA_CALL_FORMAT
+    assert len(rasas["tracker"]["events"]) == 201
+    assert ours["tracker"]["events"] == rasas["tracker"]["events"][-10:]
+    assert {k: v for k, v in ours["tracker"].items() if k != "events"} == {
+        k: v for k, v in rasas["tracker"].items() if k != "events"
+    }
+    assert {k: v for k, v in ours.items() if k != "tracker"} == {k: v for k, v in rasas.items() if k != "tracker"}
+    assert ours["tracker"]["slots"]["order_id"] == "39"
+    assert handoff["tracker"] == rasas["tracker"]  # the transcript needs every event
+    assert other["tracker"] == rasas["tracker"]  # another agent's endpoint has no window
+
+
+def test_the_window_is_a_channel_option():
+    assert SecureSocketIOInput.from_credentials({"jwt_key": KEY}).action_window.turns == action_calls.HISTORY_TURNS
+    off = SecureSocketIOInput.from_credentials({"jwt_key": KEY, "action_history_turns": 0})
+    assert off.action_window is None
+    custom = SecureSocketIOInput.from_credentials(
+        {"jwt_key": KEY, "action_history_turns": "5", "full_history_actions": "action_a, action_b"}
+    )
+    assert (custom.action_window.turns, custom.action_window.full) == (5, {"action_a", "action_b"})
+    with pytest.raises(ValueError, match="action_history_turns"):
+        SecureSocketIOInput.from_credentials({"jwt_key": KEY, "action_history_turns": -1})
+    with pytest.raises(ValueError, match="at least 1"):
+        action_calls.HistoryWindow(0)
