@@ -39,7 +39,7 @@ lint: $(VENV)/.installed  ## ruff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-$(VENV)/.installed: requirements.txt requirements_rasa.txt
+$(VENV)/.installed: requirements.txt requirements_rasa.txt pyproject.toml
 	@if [ -z "$(PYTHON310)" ]; then \
 	  echo "error: Python 3.10 is needed (Rasa 3.6 supports 3.8-3.10) and none was found."; \
 	  echo "Install it (for example: pyenv install 3.10.13) or run: make PYTHON310=/path/to/python3.10 ..."; \
@@ -50,6 +50,8 @@ $(VENV)/.installed: requirements.txt requirements_rasa.txt
 	$(PYTHON310) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check pip==24.2
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@# the project itself, editable: one import root (rasa_bot.…, process_data.…) for Rasa, tests and tools
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
 	@touch $@
 

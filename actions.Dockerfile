@@ -12,10 +12,13 @@ WORKDIR /app
 COPY requirements_actions.txt .
 RUN pip install --no-cache-dir --no-deps -r requirements_actions.txt && pip check
 
+COPY pyproject.toml .
+COPY rasa_bot/__init__.py rasa_bot/
 COPY rasa_bot/actions/ rasa_bot/actions/
-WORKDIR /app/rasa_bot
+# The project as a package (here only rasa_bot.actions), as make installs it: --actions rasa_bot.actions
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . && pip check
 USER 1001
 EXPOSE 5055
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=6 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:5055/health', timeout=4)"]
-CMD ["python", "-m", "rasa_sdk", "--actions", "actions", "--port", "5055"]
+CMD ["python", "-m", "rasa_sdk", "--actions", "rasa_bot.actions", "--port", "5055"]

@@ -36,9 +36,12 @@ WORKDIR /app
 COPY requirements_rasa.txt .
 RUN pip install --no-cache-dir --no-deps -r requirements_rasa.txt && pip check
 
+COPY pyproject.toml .
 COPY process_data/ process_data/
+COPY chat_contract/ chat_contract/
 COPY rasa_bot/ rasa_bot/
-RUN chown -R 1001:1001 rasa_bot
+# The project as a package, as make installs it: Rasa's configs name rasa_bot.channels.…, rasa_bot.stores.…
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . && pip check && chown -R 1001:1001 rasa_bot
 WORKDIR /app/rasa_bot
 USER 1001
 

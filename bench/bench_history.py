@@ -48,12 +48,9 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
 
-import bench_load  # noqa: E402
-from bench_load import MESSAGES, Conversation, machine, open_loop, start_servers  # noqa: E402
-
+from bench import bench_load  # noqa: E402
+from bench.bench_load import MESSAGES, Conversation, machine, open_loop, start_servers  # noqa: E402
 from launcher import paths  # noqa: E402
 from launcher.build import convert, copy_bot_sources, rasa_env, train  # noqa: E402
 from launcher.services import Service, free_port  # noqa: E402
@@ -94,7 +91,7 @@ def start_action_server(bot_dir: Path, state: Path) -> tuple[Service, str]:
     env = rasa_env({"ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}"})
     actions = Service(
         "actions",
-        [paths.tool("rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+        [paths.tool("rasa"), "run", "actions", "--actions", "rasa_bot.actions", "--port", str(port)],
         bot_dir,
         env,
         f"http://127.0.0.1:{port}/health",
@@ -115,8 +112,6 @@ def load_variant(model: Path, bot_dir: Path, action_url: str, state: Path, varia
     from rasa_bot.channels.policy_windows import install_policy_windows
     from rasa_bot.stores.sqlite_tracker_store import SQLiteTrackerStore
 
-    if str(bot_dir) not in sys.path:
-        sys.path.insert(0, str(bot_dir))
     agent = Agent.load(str(model), action_endpoint=EndpointConfig(url=action_url))
     store = SQLiteTrackerStore(
         agent.domain, db=str(state / f"tracker-{variant}.sqlite3"), keep_history=variant == "after"

@@ -39,7 +39,6 @@ import os
 import platform
 import secrets
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -49,7 +48,6 @@ import socketio
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 from launcher import paths  # noqa: E402
 from launcher.build import convert, copy_bot_sources, rasa_env, train  # noqa: E402
@@ -250,7 +248,7 @@ def start_servers(
     )
     actions = Service(
         "actions",
-        [paths.tool("rasa"), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+        [paths.tool("rasa"), "run", "actions", "--actions", "rasa_bot.actions", "--port", str(actions_port)],
         bot_dir,
         env,
         f"http://127.0.0.1:{actions_port}/health",

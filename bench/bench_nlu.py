@@ -34,7 +34,6 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 from launcher.build import copy_bot_sources, rasa_env  # noqa: E402
 from process_data import convert_csv  # noqa: E402
@@ -164,8 +163,8 @@ def score(model: Path, tests: dict[str, list[tuple[str, str]]], bot: Path) -> di
         spec.write_text(json.dumps(tests))
         out = Path(tmp) / "scores.json"
         cmd = [sys.executable, __file__, "_score", str(model), str(spec), str(out)]
-        # run in the bot folder, as `rasa run` does, so custom components import
-        subprocess.run(cmd, check=True, env=rasa_env({"PYTHONPATH": str(bot)}), cwd=bot, stdout=subprocess.DEVNULL)
+        # in the bot folder, as `rasa run` runs
+        subprocess.run(cmd, check=True, env=rasa_env(), cwd=bot, stdout=subprocess.DEVNULL)
         return json.loads(out.read_text())
 
 

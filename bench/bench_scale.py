@@ -21,12 +21,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "bench"))
-sys.path.insert(0, str(REPO))
 
-import bench_load  # noqa: E402
-from bench_load import ORIGIN, credentials_for, machine  # noqa: E402
-
+from bench import bench_load  # noqa: E402
+from bench.bench_load import ORIGIN, credentials_for, machine  # noqa: E402
 from deploy.local import ScaleStack, missing_binaries  # noqa: E402
 from launcher import paths  # noqa: E402
 from launcher.build import convert, copy_bot_sources, train  # noqa: E402

@@ -36,7 +36,6 @@ import asyncio
 import json
 import secrets
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -45,10 +44,8 @@ import socketio
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # as bench_load.py: run as a script from a checkout
 
-from bench_load import ORIGIN, RESULTS, SLOW_NOTICE, machine, percentile, start_servers, token  # noqa: E402
-
+from bench.bench_load import ORIGIN, RESULTS, SLOW_NOTICE, machine, percentile, start_servers, token  # noqa: E402
 from launcher import paths  # noqa: E402
 from launcher.build import convert, copy_bot_sources, train  # noqa: E402
 from launcher.services import Service  # noqa: E402

@@ -16,11 +16,8 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "bench"))
-sys.path.insert(0, str(REPO))
 
-from bench_nlu import OFFICIAL, fixed_copy, make_bot, train  # noqa: E402
-
+from bench.bench_nlu import OFFICIAL, fixed_copy, make_bot, train  # noqa: E402
 from launcher.build import rasa_env  # noqa: E402
 from process_data import convert_csv  # noqa: E402
 
@@ -46,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(args.out)
         cmd = [str(Path(sys.executable).parent / "rasa"), "test", "nlu", "--model", str(model)]
         cmd += ["--nlu", str(held / "data" / "nlu.yml"), "--out", str(args.out)]
-        done = subprocess.run(cmd, cwd=bot, env=rasa_env({"PYTHONPATH": str(bot)}))
+        done = subprocess.run(cmd, cwd=bot, env=rasa_env())
         if done.returncode:
             return done.returncode
     for name in ("intent_report.json", "intent_errors.json", "intent_confusion_matrix.png"):

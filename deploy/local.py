@@ -367,7 +367,15 @@ class ScaleStack:
             env = self.env()
             actions = Service(
                 "actions",
-                [paths.tool("rasa"), "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
+                [
+                    paths.tool("rasa"),
+                    "run",
+                    "actions",
+                    "--actions",
+                    "rasa_bot.actions",
+                    "--port",
+                    str(self.actions_port),
+                ],
                 self.bot_dir,
                 {**env, "SANIC_HOST": HOST},
                 f"http://{HOST}:{self.actions_port}/health",

@@ -97,7 +97,7 @@ def evaluate_nlu(model: Path, bot_dir: Path, test_data: Path | None = None, out_
     done = subprocess.run(
         cmd,
         cwd=bot_dir,
-        env=rasa_env({"PYTHONPATH": str(bot_dir), "MPLBACKEND": "Agg"}),
+        env=rasa_env({"MPLBACKEND": "Agg"}),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -108,11 +108,8 @@ def evaluate_nlu(model: Path, bot_dir: Path, test_data: Path | None = None, out_
 
 
 def load_agent(model: Path, bot_dir: Path):
-    """A Rasa ``Agent`` for ``model`` in this process; the bot's custom components are imported from ``bot_dir``."""
-    import sys
+    """A Rasa ``Agent`` for ``model`` in this process (the project's components come from the installed package)."""
 
     from rasa.core.agent import Agent
 
-    if str(bot_dir) not in sys.path:
-        sys.path.insert(0, str(bot_dir))
     return Agent.load(str(model))

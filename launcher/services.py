@@ -287,7 +287,7 @@ def make_services(cfg: StackConfig) -> list[Service]:
     env["DJANGO_SETTINGS_MODULE"] = django_settings_module(env)
     actions = Service(
         "action server",
-        [paths.tool("rasa"), "run", "actions", "--actions", "actions", "--port", str(cfg.actions_port)],
+        [paths.tool("rasa"), "run", "actions", "--actions", "rasa_bot.actions", "--port", str(cfg.actions_port)],
         cfg.bot_dir,
         {**env, "SANIC_HOST": cfg.host},  # rasa-sdk binds 0.0.0.0 unless told otherwise
         f"{actions_url}/health",

@@ -1,5 +1,5 @@
 """Input channels of the project's own, loaded by Rasa from ``credentials.yml``.
 
-Rasa is started from ``rasa_bot/`` (it puts the working folder on ``sys.path``),
-so ``channels.secure_socketio.SecureSocketIOInput`` names the class below.
+The project is installed into the venv as a package, so
+``rasa_bot.channels.secure_socketio.SecureSocketIOInput`` names the class wherever Rasa runs.
 """

@@ -26,9 +26,7 @@ RASA = paths.tool("rasa")
 
 
 def rasa(bot: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [RASA, *args], cwd=bot, env=rasa_env({"PYTHONPATH": str(bot)}), capture_output=True, text=True
-    )
+    return subprocess.run([RASA, *args], cwd=bot, env=rasa_env(), capture_output=True, text=True)
 
 
 def test_data_validates_without_warnings(demo_bot):
@@ -62,7 +60,7 @@ def parse(bot: Path, model: Path, texts: list[str]) -> list[str]:
         [sys.executable, "-c", code, str(model)],
         input=json.dumps(texts),
         cwd=bot,
-        env=rasa_env({"PYTHONPATH": str(bot)}),
+        env=rasa_env(),
         capture_output=True,
         text=True,
     )
@@ -97,8 +95,7 @@ def test_default_config_on_a_bitext_sample(tmp_path):
     official = CORPORA / "bitext-official"
     if not (official / "train.csv").is_file():
         pytest.skip(f"the shared corpora are not at {CORPORA}: the Bitext sample check needs them")
-    sys.path.insert(0, str(paths.REPO / "bench"))
-    from bench_nlu import fixed_copy
+    from bench.bench_nlu import fixed_copy
 
     rng = random.Random(4)
     with (official / "train.csv").open(encoding="utf-8") as f:

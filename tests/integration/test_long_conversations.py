@@ -117,7 +117,7 @@ def action_servers(demo_bot, tmp_path_factory):
             port = free_port()
             service = Service(
                 f"actions-{name}",
-                [paths.tool("rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+                [paths.tool("rasa"), "run", "actions", "--actions", "rasa_bot.actions", "--port", str(port)],
                 bot_dir,
                 rasa_env({"ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}"}),
                 f"http://127.0.0.1:{port}/health",
@@ -144,14 +144,11 @@ def model_with_stories(tmp_path_factory) -> tuple[Path, Path]:
 
 def load_pair(bot_dir: Path, model: Path, action_urls: list[str], tracker_db: Path):
     """(Rasa's agent, ours) for ``model``."""
-    import sys
 
     from rasa.core.agent import Agent
     from rasa.core.tracker_store import SQLTrackerStore
     from rasa.utils.endpoints import EndpointConfig
 
-    if str(bot_dir) not in sys.path:
-        sys.path.insert(0, str(bot_dir))
     rasa_agent = Agent.load(str(model), action_endpoint=EndpointConfig(url=action_urls[0]))
     # Rasa's own SQL store (its in-memory one keeps only the latest session after a session restart)
     rasa_agent.tracker_store = rasa_agent.processor.tracker_store = SQLTrackerStore(

@@ -199,7 +199,7 @@ def test_domain_yml_is_a_link_to_the_domain_folder():
 def test_train_as_typed(trained):
     bot_dir, model, out = trained
     assert "The path 'domain.yml' does not exist" not in out
-    # the project's classifier was trained (config.yml names it relative to rasa_bot/: Rasa puts cwd on sys.path)
+    # the project's classifier was trained (config.yml names rasa_bot.components.…, from the installed package)
     assert "Finished training component 'LinearSvmIntentClassifier'" in out
     assert model.parent == bot_dir / "models"
 

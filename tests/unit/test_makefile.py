@@ -13,7 +13,7 @@ from launcher import paths
 
 @pytest.fixture
 def project(tmp_path):
-    for name in ("Makefile", "requirements.txt", "requirements_rasa.txt"):
+    for name in ("Makefile", "requirements.txt", "requirements_rasa.txt", "pyproject.toml"):
         shutil.copy(paths.REPO / name, tmp_path / name)
     return tmp_path
 
