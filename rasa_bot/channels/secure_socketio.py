@@ -67,9 +67,11 @@ from .action_calls import (
 )
 from .graph_runner import SequentialGraphRunner
 from .limits import MessageRejected, RateLimiter, parse_user_message
+from .log_level import import_numpy_distutils_log_keeping_the_level
 from .policy_windows import install_policy_windows
 
 logger = logging.getLogger(__name__)
+import_numpy_distutils_log_keeping_the_level()  # before a model loads it and silences Rasa's INFO lines
 
 ALLOWED_ALGORITHMS = JWT_ALGORITHMS
 DEFAULTS: dict[str, Any] = {
