@@ -1,17 +1,27 @@
-"""Read a Telegram Desktop JSON export into (client message -> server reply) pairs.
+"""Read Telegram Desktop JSON exports into (client message -> server reply) pairs.
 
-Two shapes are accepted: the ``result.json`` of one chat (``name``, ``type``,
-``id``, ``messages``) and the full-account export (``chats.list``, each item a
-chat as above, plus ``personal_information``). Within a chat:
+Accepted inputs: the ``result.json`` of one chat (``name``, ``type``, ``id``,
+``messages``), the full-account export (``chats.list`` and ``left_chats.list``,
+plus ``personal_information``), the folder holding either, or a folder of several
+exports (every ``result.json`` below it, e.g. ``ChatExport_2024-03-04/``,
+``ChatExport_2024-03-04 (1)/``). Within a chat:
 
-- service messages (``"type": "service"``: calls, pins, joins) are skipped;
+- service messages (``"type": "service"``: calls, pins, joins) are dropped;
 - a message's text is the join of its ``text_entities``, else its ``text``,
   which may be a string or a list of strings and ``{"type", "text"}`` objects;
+  an edited message (``edited``) is used with its final text, the only one exported;
 - ``from_id`` may be a string (``"user123"``) or a legacy integer (``123``);
-  a message with no sender id is skipped, a null ``from`` name is fine;
+  a message with no sender id is dropped, a null ``from`` name is fine;
+- forwarded messages (``forwarded_from``) are dropped: they are not the sender's words;
+- stickers and media without a caption are dropped; a caption is kept as text;
+- a message seen twice (the same chat in two exports) is used once;
 - consecutive messages from one sender are merged into one turn;
-- every client turn directly followed by a server turn gives a pair, the
-  last one included; a chat without messages gives none.
+- a server turn whose first message replies to a client message
+  (``reply_to_message_id``) is paired with that message's turn; any other server
+  turn is paired with the client turn just before it, when that one is not answered yet.
+
+Every dropped message, unpaired turn and chat without pairs is counted with its
+reason: :meth:`TelegramExport.account` is the account the CLI prints.
 """
 
 from __future__ import annotations
@@ -44,23 +54,47 @@ class Pair:
 
 @dataclass
 class TelegramExport:
-    """Everything read from an export."""
+    """Everything read from one or several exports, with the account of what was kept and dropped."""
 
     path: Path
     server: str
+    files: list[Path] = field(default_factory=list)
     chats: list[str] = field(default_factory=list)
     pairs: list[Pair] = field(default_factory=list)
     messages: int = 0
+    used: int = 0
+    kept: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
+    chats_without_pairs: Counter = field(default_factory=Counter)
+    unpaired: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         """A one-line account of what was read."""
-        skipped = ", ".join(f"{n:,} {why}" for why, n in sorted(self.skipped.items()))
+        files = f"{len(self.files):,} files, " if len(self.files) > 1 else ""
         return (
-            f"Telegram export, {len(self.chats):,} chat(s), server side {self.server}, "
-            f"{self.messages:,} messages" + (f"; skipped: {skipped}" if skipped else "")
+            f"Telegram export, {files}{len(self.chats):,} chat(s), server side {self.server}, "
+            f"{self.messages:,} messages"
         )
+
+    def account(self) -> list[str]:
+        """What was kept and what was dropped, and why: one line per heading, for the printed summary."""
+
+        def listed(counter: Counter) -> str:
+            return "; ".join(f"{n:,} {why}" for why, n in sorted(counter.items(), key=lambda p: (-p[1], p[0])))
+
+        with_pairs = len({p.chat for p in self.pairs})
+        lines = [
+            f"kept: {len(self.pairs):,} pairs from {with_pairs:,} of {len(self.chats):,} chats, "
+            f"{self.used:,} of {self.messages:,} messages used" + (f" ({listed(self.kept)})" if self.kept else "")
+        ]
+        if self.skipped:
+            lines.append(f"dropped messages: {listed(self.skipped)}")
+        if self.unpaired:
+            lines.append(f"turns without a pair: {listed(self.unpaired)}")
+        if self.chats_without_pairs:
+            lines.append(f"chats without pairs: {listed(self.chats_without_pairs)}")
+        return lines
 
 
 def norm_id(value: Any) -> str | None:
@@ -88,6 +122,20 @@ def message_text(message: dict) -> str:
             part if isinstance(part, str) else part.get("text", "") if isinstance(part, dict) else "" for part in text
         )
     return ""
+
+
+def _export_files(path: Path) -> list[Path]:
+    """``result.json`` itself, the one in a folder, or every one below a folder of several exports."""
+    if not path.is_dir():
+        if not path.exists():
+            raise ConversionError("file not found", path)
+        return [path]
+    if (path / "result.json").is_file():
+        return [path / "result.json"]
+    found = sorted(p for p in path.rglob("result.json") if p.is_file())
+    if not found:
+        raise ConversionError("no result.json in this folder or below it: give a Telegram Desktop JSON export", path)
+    return found
 
 
 def _load(path: Path) -> tuple[Path, Any]:
@@ -139,20 +187,32 @@ def _chats(data: Any, path: Path) -> list[dict]:
 def read_telegram(
     source: str | Path, *, server_id: str | None = None, server_name: str | None = None
 ) -> TelegramExport:
-    """Read an export and pair each client turn with the server turn that follows it.
+    """Read one export, or a folder of several, and pair each client turn with the server's reply.
 
     Args:
-        source: ``result.json`` or the export folder.
+        source: ``result.json``, the export folder holding it, or a folder of export folders.
         server_id: The answering side's ``from_id`` (``user123`` or ``123``).
         server_name: Or its display name (``from``), compared ignoring case.
             With neither, the account owner of a full export answers.
 
     Raises:
-        ConversionError: The file is not a readable Telegram export, or the
+        ConversionError: A file is not a readable Telegram export (the error names it), or the
             server side is not given and cannot be told, or not among the senders.
     """
-    path, data = _load(Path(source))
-    chats = _chats(data, path)
+    root = Path(source)
+    files = _export_files(root)
+    loaded = [_load(f) for f in files]
+    chats: list[dict] = []
+    origin: list[int] = []  # which file each chat came from
+    owner_id: str | None = None
+    for number, (path, data) in enumerate(loaded):
+        found = _chats(data, path)
+        chats += found
+        origin += [number] * len(found)
+        owner = data.get("personal_information") if isinstance(data, dict) else None
+        if owner_id is None and isinstance(owner, dict):
+            owner_id = norm_id(owner.get("user_id"))
+    path = files[0] if len(files) == 1 else root
     senders: Counter = Counter()
     names: dict[str, str] = {}
     for chat in chats:
@@ -181,48 +241,115 @@ def read_telegram(
             raise ConversionError(f"{problem} named '{server_name}'; senders: {listing()}", path)
         server = matches[0]
     else:
-        owner = data.get("personal_information", {}) if isinstance(data, dict) else {}
-        server = norm_id(owner.get("user_id")) if isinstance(owner, dict) else None
+        server = owner_id
         if server is None:
             raise ConversionError(f"which side answers? pass --server-id or --server-name; senders: {listing()}", path)
-    export = TelegramExport(path=path, server=f"'{names.get(server, '?')}' (user{server})")
-    for chat in chats:
-        _pair_chat(chat, server, export)
+    export = TelegramExport(path=path, server=f"'{names.get(server, '?')}' (user{server})", files=files)
+    seen: dict[tuple[str, str], int] = {}
+    for chat, number in zip(chats, origin, strict=True):
+        _pair_chat(chat, server, export, seen, number)
+    export.notes = export.account()
     return export
 
 
-def _pair_chat(chat: dict, server: str, export: TelegramExport) -> None:
+_MEDIA = (
+    "photo",
+    "file",
+    "location_information",
+    "contact_information",
+    "poll",
+    "game_information",
+    "invoice_information",
+)
+
+
+def _drop_reason(message: dict) -> str | None:
+    """Why a message gives no text to pair, or None when it does."""
+    if message.get("type", "message") != "message":
+        return "service messages (calls, pins, joins)"
+    if norm_id(message.get("from_id")) is None:
+        return "messages without a sender id"
+    if message.get("forwarded_from") is not None or "forwarded_from_id" in message:
+        return "forwarded messages (not the sender's own words)"
+    if message_text(message).strip():
+        return None
+    if message.get("media_type") == "sticker":
+        return "stickers"
+    if message.get("media_type") or any(key in message for key in _MEDIA):
+        return "media without a caption"
+    return "messages without text"
+
+
+@dataclass
+class _Turn:
+    sender: str
+    texts: list[str]
+    date: str
+    reply_to: Any
+
+
+def _pair_chat(chat: dict, server: str, export: TelegramExport, seen: dict[tuple[str, str], int], number: int) -> None:
     name = chat.get("name") if isinstance(chat.get("name"), str) else None
     chat_name = name or f"chat {chat.get('id', len(export.chats) + 1)}"
     export.chats.append(chat_name)
-    messages = chat.get("messages") or []
+    messages = [m for m in chat.get("messages") or [] if isinstance(m, dict)]
     if not messages:
-        export.skipped["empty chats"] += 1
+        export.chats_without_pairs["empty"] += 1
         return
-    turns: list[list] = []  # [sender, [texts], date of the first message]
+    turns: list[_Turn] = []
+    turn_of: dict[Any, int] = {}  # message id -> index of its turn
+    chat_key = str(chat.get("id", chat_name))
     for message in messages:
-        if not isinstance(message, dict):
-            continue
+        if "id" in message:
+            key = (chat_key, str(message["id"]))
+            if seen.setdefault(key, number) != number:
+                export.skipped["duplicates (the same chat in two exports)"] += 1
+                continue
         export.messages += 1
-        if message.get("type", "message") != "message":
-            export.skipped["service messages"] += 1
+        reason = _drop_reason(message)
+        if reason is not None:
+            export.skipped[reason] += 1
             continue
+        export.used += 1
         sender = norm_id(message.get("from_id"))
-        if sender is None:
-            export.skipped["messages without a sender"] += 1
-            continue
         text = message_text(message).strip()
-        if not text:
-            export.skipped["messages without text"] += 1
-            continue
-        if turns and turns[-1][0] == sender:
-            turns[-1][1].append(text)
-            export.skipped["merged into the message before"] += 1
+        if message.get("edited"):
+            export.kept["edited: the final text is used"] += 1
+        if message.get("media_type") or any(key in message for key in _MEDIA):
+            export.kept["captions of media"] += 1
+        if turns and turns[-1].sender == sender:
+            turns[-1].texts.append(text)
+            export.kept["merged into the message before"] += 1
         else:
-            turns.append([sender, [text], str(message.get("date", ""))])
-    for before, after in zip(turns, turns[1:], strict=False):
-        if before[0] != server and after[0] == server:
-            export.pairs.append(Pair("\n".join(before[1]), "\n".join(after[1]), chat_name, before[2]))
+            turns.append(_Turn(str(sender), [text], str(message.get("date", "")), message.get("reply_to_message_id")))
+        turn_of[message.get("id")] = len(turns) - 1
+    speakers = {t.sender for t in turns}
+    if len(speakers) < 2:
+        why = "no usable message" if not speakers else "one speaker only"
+        export.chats_without_pairs[why] += 1
+        return
+    before = len(export.pairs)
+    answered: set[int] = set()
+    for i, turn in enumerate(turns):
+        if turn.sender != server:
+            continue
+        target = turn_of.get(turn.reply_to) if turn.reply_to is not None else None
+        if target is not None and target < i and turns[target].sender != server and target not in answered:
+            if target != i - 1:
+                export.kept["replies paired with the message they quote"] += 1
+        elif i > 0 and turns[i - 1].sender != server and i - 1 not in answered:
+            target = i - 1
+        else:
+            export.unpaired["server turns with no client message to answer"] += 1
+            continue
+        answered.add(target)
+        client = turns[target]
+        export.pairs.append(Pair("\n".join(client.texts), "\n".join(turn.texts), chat_name, client.date))
+    unanswered = sum(1 for i, t in enumerate(turns) if t.sender != server and i not in answered)
+    if unanswered:
+        export.unpaired["client turns never answered"] += unanswered
+    if len(export.pairs) == before:
+        export.chats_without_pairs["the server never answered a client"] += 1
 
 
 def pairs_to_csv(pairs: Iterable[Pair]) -> str:

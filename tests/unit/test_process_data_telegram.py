@@ -89,7 +89,11 @@ def test_service_messages_empty_texts_and_missing_senders_are_skipped(tmp_path: 
     )
     result = read_telegram(export(tmp_path, data), server_id=SERVER)
     assert [(p.client, p.server) for p in result.pairs] == [("q1", "a1")]
-    assert result.skipped == {"service messages": 1, "messages without text": 1, "messages without a sender": 1}
+    assert result.skipped == {
+        "service messages (calls, pins, joins)": 1,
+        "media without a caption": 1,
+        "messages without a sender id": 1,
+    }
 
 
 def test_null_sender_name_and_legacy_integer_ids(tmp_path: Path) -> None:
@@ -110,7 +114,7 @@ def test_empty_chats_are_counted(tmp_path: Path) -> None:
     }
     result = read_telegram(export(tmp_path, data))
     assert [(p.client, p.server) for p in result.pairs] == [("q", "a")]
-    assert result.skipped["empty chats"] == 2
+    assert result.chats_without_pairs["empty"] == 2
 
 
 def test_full_export_defaults_to_the_account_owner_and_reads_left_chats(tmp_path: Path) -> None:
@@ -213,3 +217,204 @@ def test_no_pairs_is_an_error_and_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(ConversionError, match="no \\(client message -> server reply\\) pairs"):
         convert_telegram(path, tmp_path / "bot", server_id=SERVER)
     assert not (tmp_path / "bot").exists()
+
+
+# --- a whole account, written by hand in Telegram Desktop's JSON shapes ------------------
+
+OWNER = 7000000001  # the support account: personal_information.user_id is an integer in real exports
+
+
+def _m(mid: int, sender: str | int, name: str | None, text, **extra) -> dict:
+    entities = [{"type": "plain", "text": text}] if isinstance(text, str) and text else []
+    message = {
+        "id": mid,
+        "type": "message",
+        "date": f"2024-03-04T10:{mid % 60:02d}:00",
+        "date_unixtime": str(1709546400 + mid * 60),
+        "from": name,
+        "from_id": sender,
+        "text": text,
+        "text_entities": entities,
+    }
+    message.update(extra)
+    return message
+
+
+ACCOUNT = {
+    "about": "Here is the data you requested.",
+    "personal_information": {"user_id": OWNER, "first_name": "Northwind", "last_name": "Support"},
+    "chats": {
+        "about": "This page lists all chats from this export.",
+        "list": [
+            {
+                "name": "Maria Lopez",
+                "type": "personal_chat",
+                "id": 5011223344,
+                "messages": [
+                    {
+                        "id": 1,
+                        "type": "service",
+                        "date": "2024-03-04T09:58:12",
+                        "actor": "Maria Lopez",
+                        "actor_id": "user5011223344",
+                        "action": "phone_call",
+                        "discard_reason": "missed",
+                        "text": "",
+                        "text_entities": [],
+                    },
+                    _m(2, "user5011223344", "Maria Lopez", "Hi! Where is my order?"),
+                    _m(
+                        3,
+                        "user5011223344",
+                        "Maria Lopez",
+                        ["It is ", {"type": "code", "text": "A-7741"}],
+                        text_entities=[{"type": "plain", "text": "It is "}, {"type": "code", "text": "A-7741"}],
+                    ),
+                    _m(
+                        4,
+                        "user7000000001",
+                        "Northwind Support",
+                        "It is out for delivery today.",
+                        edited="2024-03-04T10:05:00",
+                        edited_unixtime="1709546700",
+                    ),
+                    _m(
+                        5,
+                        "user5011223344",
+                        "Maria Lopez",
+                        "",
+                        file="(File not included. Change data exporting settings to download.)",
+                        media_type="sticker",
+                        sticker_emoji="👍",
+                        width=512,
+                        height=512,
+                    ),
+                    _m(6, "user5011223344", "Maria Lopez", "Can I pay by card?"),
+                    _m(7, "user5011223344", "Maria Lopez", "And do you deliver on Sundays?"),
+                    _m(
+                        8,
+                        "user5011223344",
+                        "Maria Lopez",
+                        "Look what I got",
+                        forwarded_from="Northwind Deals",
+                    ),
+                    _m(9, "user7000000001", "Northwind Support", "Yes, every card.", reply_to_message_id=6),
+                    _m(10, "user5011223344", "Maria Lopez", "Thanks"),
+                ],
+            },
+            {
+                "name": None,  # a deleted account: no name, legacy integer ids
+                "type": "personal_chat",
+                "id": 4000,
+                "messages": [
+                    _m(1, 4000, None, "", photo="(File not included.)", width=800, height=600),
+                    _m(2, 4000, None, "Broken lid", photo="(File not included.)", width=800, height=600),
+                    _m(3, OWNER, "Northwind Support", "Sorry! A refund is on its way."),
+                    _m(4, 4000, None, "", media_type="voice_message", duration_seconds=4, file="(File not included.)"),
+                ],
+            },
+            {
+                "name": "Spam bot",
+                "type": "bot_chat",
+                "id": 6000,
+                "messages": [_m(1, "user6000", "Spam bot", "WIN A PRIZE"), _m(2, "user6000", "Spam bot", "now")],
+            },
+            {"name": "Old colleague", "type": "personal_chat", "id": 6001, "messages": []},
+        ],
+    },
+    "left_chats": {"about": "", "list": []},
+}
+
+
+def test_a_whole_account_each_case_handled_and_accounted(tmp_path: Path) -> None:
+    result = read_telegram(export(tmp_path, ACCOUNT))
+    assert [(p.client, p.server, p.chat) for p in result.pairs] == [
+        ("Hi! Where is my order?\nIt is A-7741", "It is out for delivery today.", "Maria Lopez"),
+        # the reply quotes message 6: paired with it, not with the forwarded one before it
+        ("Can I pay by card?\nAnd do you deliver on Sundays?", "Yes, every card.", "Maria Lopez"),
+        ("Broken lid", "Sorry! A refund is on its way.", "chat 4000"),
+    ]
+    assert result.server == "'Northwind Support' (user7000000001)"
+    assert result.skipped == {
+        "service messages (calls, pins, joins)": 1,
+        "stickers": 1,
+        "forwarded messages (not the sender's own words)": 1,
+        "media without a caption": 2,
+    }
+    assert result.kept == {
+        "edited: the final text is used": 1,
+        "captions of media": 1,
+        "merged into the message before": 3,  # one in the spam chat
+    }
+    assert result.unpaired == {"client turns never answered": 1}
+    assert result.chats_without_pairs == {"empty": 1, "one speaker only": 1}
+    account = "\n".join(result.account())
+    assert "kept: 3 pairs from 2 of 4 chats, 11 of 16 messages used" in account
+    assert "dropped messages: 2 media without a caption; 1 forwarded messages" in account
+    assert "chats without pairs: 1 empty; 1 one speaker only" in account
+
+
+def test_a_reply_quoting_a_message_already_answered_falls_back_to_the_turn_before(tmp_path: Path) -> None:
+    data = chat(
+        _m(1, CLIENT, "c", "q1"),
+        _m(2, SERVER, "s", "a1"),
+        _m(3, CLIENT, "c", "q2"),
+        _m(4, SERVER, "s", "a2", reply_to_message_id=1),
+        _m(5, SERVER + "0", "x", "noise"),  # a third sender in a group is a client too
+        _m(6, SERVER, "s", "a3", reply_to_message_id=999),  # quotes a message not in the export
+    )
+    result = read_telegram(export(tmp_path, data), server_id=SERVER)
+    assert [(p.client, p.server) for p in result.pairs] == [("q1", "a1"), ("q2", "a2"), ("noise", "a3")]
+
+
+def test_server_never_answering_is_accounted(tmp_path: Path) -> None:
+    data = {
+        "personal_information": {"user_id": 200},
+        "chats": {"list": [chat(msg(SERVER, "welcome"), msg(CLIENT, "hello?"), name="Silent")]},
+    }
+    result = read_telegram(export(tmp_path, data))
+    assert result.pairs == []
+    assert result.chats_without_pairs == {"the server never answered a client": 1}
+    assert result.unpaired == {"server turns with no client message to answer": 1, "client turns never answered": 1}
+
+
+def test_a_folder_of_several_exports(tmp_path: Path) -> None:
+    first = chat(_m(1, CLIENT, "c", "q1"), _m(2, SERVER, "Support", "a1"), name="Ann")
+    again = chat(_m(1, CLIENT, "c", "q1"), _m(2, SERVER, "Support", "a1"), _m(3, CLIENT, "c", "q2"), name="Ann")
+    again["messages"].append(_m(4, SERVER, "Support", "a2"))
+    other = dict(chat(_m(1, 300, "Bob", "q3"), _m(2, SERVER, "Support", "a3"), name="Bob"), id=43)
+    for folder, data in [("ChatExport_2024-03-04", first), ("ChatExport_2024-03-05", again), ("b/ChatExport", other)]:
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "result.json").write_text(json.dumps(data), encoding="utf-8")
+    result = read_telegram(tmp_path, server_name="support")
+    assert [(p.client, p.server, p.chat) for p in result.pairs] == [
+        ("q1", "a1", "Ann"),
+        ("q2", "a2", "Ann"),  # the second export's copy of q1/a1 is used once
+        ("q3", "a3", "Bob"),
+    ]
+    assert result.skipped == {"duplicates (the same chat in two exports)": 2}
+    assert len(result.files) == 3 and result.path == tmp_path
+    assert result.describe().startswith("Telegram export, 3 files, 3 chat(s)")
+
+
+def test_a_bad_file_in_a_folder_is_named(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "result.json").write_text(json.dumps(chat(msg(CLIENT, "q"), msg(SERVER, "a"))))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "result.json").write_text("{oops")
+    with pytest.raises(ConversionError, match="not valid JSON") as info:
+        read_telegram(tmp_path, server_id=SERVER)
+    assert info.value.path == str(tmp_path / "b" / "result.json")
+    (tmp_path / "c" / "d").mkdir(parents=True)
+    with pytest.raises(ConversionError, match="no result.json in this folder or below it"):
+        read_telegram(tmp_path / "c")
+
+
+def test_cli_prints_the_account(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from process_data.cli import main
+
+    code = main(["telegram", str(export(tmp_path, ACCOUNT)), "--out", str(tmp_path / "bot"), "--min-examples", "1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "kept: 3 pairs from 2 of 4 chats" in out
+    assert "dropped messages:" in out and "chats without pairs:" in out
