@@ -47,7 +47,7 @@ def test_customer_conversation_in_the_widget(private_stack, browser, artifacts_d
     # Rasa restarts: the widget shows it is reconnecting, then comes back by itself.
     rasa = private_stack.stack["Rasa server"]
     rasa.stop()
-    page.locator("#chat-banner", has_text="Reconnecting").wait_for(timeout=20_000)
+    page.locator(".chat__banner", has_text="Reconnecting").wait_for(timeout=20_000)
     assert page.get_by_label("Your message").is_disabled()
     rasa.start()
     rasa.wait_ready(180)
@@ -73,7 +73,7 @@ def test_phone_sized_screen(running_stack, browser, artifacts_dir):
     wait_online(page)
     say(page, "what is the status of order 12345")
     bot_says(page, "Lisbon")
-    chat_box = page.locator("#chat").bounding_box()
+    chat_box = page.locator(".chat").bounding_box()
     assert chat_box["width"] == pytest.approx(390, abs=1)  # the widget fills the phone's screen
     send_box = page.get_by_role("button", name="Send").bounding_box()
     assert send_box["x"] + send_box["width"] <= 390 and send_box["y"] + send_box["height"] <= 844
@@ -86,7 +86,7 @@ def test_keyboard_only_use(running_stack, browser):
     page = context.new_page()
     page.goto(f"{running_stack.site_url}/")
     wait_online(page)
-    assert page.evaluate("document.activeElement.id") == "chat-input"  # focus lands in the message box
+    assert page.evaluate("document.activeElement.className") == "chat__input"  # focus lands in the message box
     page.keyboard.type("hello")
     page.keyboard.press("Enter")
     bot_says(page, "help")

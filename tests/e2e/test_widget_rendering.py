@@ -76,7 +76,7 @@ class ScriptedBot:
         @sio.on("connect")
         async def connect(sid, environ, auth=None):
             try:
-                claims = jwt.decode((auth or {}).get("token", ""), self.secret, algorithms=["HS256"])
+                claims = jwt.decode((auth or {}).get("token", ""), self.secret, algorithms=["HS256"], audience="demo")
             except jwt.PyJWTError:
                 self.refused += 1
                 return False
@@ -143,7 +143,7 @@ def scripted_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
 def test_typing_indicator_links_and_images(scripted_site, browser):
     site, bot = scripted_site
     page = open_chat(browser, site)
-    typing = page.locator("#chat-typing")
+    typing = page.locator(".chat__typing")
     assert typing.is_hidden()
 
     say(page, "show me my parcel")
@@ -161,7 +161,7 @@ def test_typing_indicator_links_and_images(scripted_site, browser):
     assert page.locator(".msg--bot .msg__time").count() == 2  # each message carries its time
 
     # the conversation the scripted bot saw is the one Django's token named
-    conversation = page.evaluate("JSON.parse(localStorage.getItem('chat-history-v1')).session_id")
+    conversation = page.evaluate("Object.keys(localStorage).find(k => k.startsWith('chat:v2:demo:')).split(':')[3]")
     assert bot.received == [(conversation, "show me my parcel")]
     page.context.close()
 
