@@ -105,9 +105,15 @@ bench-scale: $(VENV)/.installed  ## throughput with 1 and 2 Rasa instances on Po
 	$(PY) bench/bench_scale.py
 
 # --- converter and serving figures ----------------------------------------------------------------
-.PHONY: bench-convert bench-load
+.PHONY: bench-convert bench-load bench-turns bench-history
 bench-convert: $(VENV)/.installed  ## 1,000,000-row CSV through the converter CLI; bench/results/convert.md
 	$(PY) bench/bench_convert.py
 
 bench-load: $(VENV)/.installed  ## socket.io load, project channel vs stock Rasa; bench/results/load.md (about 30 min)
 	$(PY) bench/bench_load.py
+
+bench-turns: $(VENV)/.installed  ## what a turn costs by kind (answers, custom actions, forms); bench/results/turns.md
+	$(PY) bench/bench_turns.py
+
+bench-history: $(VENV)/.installed  ## per-message time after 10, 50, 200 messages, before/after; bench/results/history.md
+	$(PY) bench/bench_history.py
