@@ -12,8 +12,9 @@ against a real action server included):
 
 * in process (``--part inprocess``): the model loaded twice in one process,
   the project's tracker store and sequential graph runner in both, the garbage
-  collector tuned as the server tunes it; *before* has ``keep_history: false``
-  and Rasa's policy methods, *after* the project's defaults. One conversation
+  collector tuned as the server tunes it; *before* has ``keep_history: false``,
+  Rasa's policy methods and every event sent to the action server, *after* the
+  project's defaults. One conversation
   of each runs message after message, the two taking turns conversation by
   conversation;
 * through the real server (``--part server``): ``rasa run`` with the project's
@@ -188,7 +189,9 @@ def server_files(variant: str, folder: Path) -> tuple[Path, Path]:
     credentials = bench_load.credentials_for("ours", folder)
     endpoints = bench_load.endpoints_for("ours", folder)
     creds = yaml.safe_load(credentials.read_text())
-    creds["channels.secure_socketio.SecureSocketIOInput"]["policy_windows"] = variant == "after"
+    channel = creds["rasa_bot.channels.secure_socketio.SecureSocketIOInput"]
+    channel["policy_windows"] = variant == "after"
+    channel["action_history_turns"] = 3 if variant == "after" else 0  # 0: every event, as Rasa sends them
     ends = yaml.safe_load(endpoints.read_text())
     ends["tracker_store"]["keep_history"] = variant == "after"
     credentials, endpoints = folder / f"credentials-{variant}.yml", folder / f"endpoints-{variant}.yml"
@@ -287,7 +290,8 @@ def render_markdown(results: dict) -> str:
         "bench_load.py (custom actions against a real action server included).",
         "",
         "*before*: the project's stack without keeping history (`keep_history: false` in the tracker "
-        "store, `policy_windows: false` in the channel); *after*: the defaults.",
+        "store, `policy_windows: false` and `action_history_turns: 0` in the channel: every event sent to "
+        "the action server, as Rasa does); *after*: the defaults.",
         "",
     ]
     histories = results["histories"]

@@ -288,7 +288,7 @@ def credentials_for(variant: str, folder: Path) -> Path:
     path = folder / f"credentials-{VARIANTS[variant]['channel']}.yml"
     if VARIANTS[variant]["channel"] == "ours":
         creds = yaml.safe_load((paths.BOT_DIR / "credentials.yml").read_text())
-        channel = creds["channels.secure_socketio.SecureSocketIOInput"]
+        channel = creds["rasa_bot.channels.secure_socketio.SecureSocketIOInput"]
         channel["rate_limit_burst"] = 1_000_000  # closed-loop clients send as fast as replies come
         channel["rate_limit_per_second"] = 1_000_000
         channel["slow_text"] = SLOW_NOTICE

@@ -71,7 +71,7 @@ VARIANTS = {
 
 def credentials(variant: str, folder: Path) -> Path:
     creds = yaml.safe_load((paths.BOT_DIR / "credentials.yml").read_text())
-    channel = creds["channels.secure_socketio.SecureSocketIOInput"]
+    channel = creds["rasa_bot.channels.secure_socketio.SecureSocketIOInput"]
     channel.update(rate_limit_burst=1_000_000, rate_limit_per_second=1_000_000, slow_text=SLOW_NOTICE)
     channel.update(VARIANTS[variant])
     path = folder / f"credentials-{len(list(folder.glob('credentials-*')))}.yml"

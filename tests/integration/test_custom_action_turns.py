@@ -37,7 +37,7 @@ CONVERSATIONS = [
         "00108",
     ],
 ]
-CHANNEL = "channels.secure_socketio.SecureSocketIOInput"
+CHANNEL = "rasa_bot.channels.secure_socketio.SecureSocketIOInput"
 #: What differs between two runs of the same conversation: when, the ids Rasa draws, and which server
 #: process loaded the model (Rasa stamps each user event with the loaded model's id).
 VOLATILE = {"timestamp", "message_id", "model_id"}

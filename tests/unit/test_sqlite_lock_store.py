@@ -134,7 +134,7 @@ def test_ticket_of_a_dead_process_does_not_block_the_conversation(tmp_path):
 
 def test_rasa_builds_it_from_endpoints_and_allows_several_workers(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).resolve().parents[2] / "rasa_bot"))
-    config = EndpointConfig(type="stores.sqlite_lock.SQLiteLockStore", db=str(tmp_path / "sub" / "locks.sqlite3"))
+    config = EndpointConfig(type="rasa_bot.stores.sqlite_lock.SQLiteLockStore", db=str(tmp_path / "sub" / "locks.sqlite3"))
     store = LockStore.create(config)
     assert type(store).__name__ == "SQLiteLockStore"
     assert store.issue_ticket("c1") == 0 and store.issue_ticket("c1") == 1
@@ -145,7 +145,7 @@ def test_rasa_builds_it_from_endpoints_and_allows_several_workers(tmp_path, monk
 
 def test_missing_path_is_a_clear_error():
     with pytest.raises(ValueError, match="needs `db`"):
-        SQLiteLockStore(endpoint_config=EndpointConfig(type="stores.sqlite_lock.SQLiteLockStore"))
+        SQLiteLockStore(endpoint_config=EndpointConfig(type="rasa_bot.stores.sqlite_lock.SQLiteLockStore"))
 
 
 def test_same_ticket_order_as_rasa(tmp_path):
