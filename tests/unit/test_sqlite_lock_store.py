@@ -133,8 +133,9 @@ def test_ticket_of_a_dead_process_does_not_block_the_conversation(tmp_path):
 
 
 def test_rasa_builds_it_from_endpoints_and_allows_several_workers(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).resolve().parents[2] / "rasa_bot"))
-    config = EndpointConfig(type="rasa_bot.stores.sqlite_lock.SQLiteLockStore", db=str(tmp_path / "sub" / "locks.sqlite3"))
+    config = EndpointConfig(
+        type="rasa_bot.stores.sqlite_lock.SQLiteLockStore", db=str(tmp_path / "sub" / "locks.sqlite3")
+    )
     store = LockStore.create(config)
     assert type(store).__name__ == "SQLiteLockStore"
     assert store.issue_ticket("c1") == 0 and store.issue_ticket("c1") == 1
