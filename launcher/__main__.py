@@ -21,7 +21,7 @@ from chat_contract import DEFAULT_BOT_ID, DEFAULT_PORTS, RUN_BOTS_PORTS
 from process_data import ConversionError
 
 from . import paths
-from .build import convert, train
+from .build import convert, retrieval_index, train
 from .envfile import ensure_env_file, load_env
 from .services import (
     RasaBot,
@@ -110,6 +110,9 @@ def cmd_run(args: argparse.Namespace, several: bool = False) -> int:
     ports = _ports(env, {**DEFAULT_PORTS, **RUN_BOTS_PORTS} if several else DEFAULT_PORTS)
     rasa_workers(env)  # a bad RASA_WORKERS fails now, not after converting and training
     model = cmd_build(args)
+    index = retrieval_index(Path(args.bot_dir))  # answers from past conversations, when the bot has pairs
+    if index is not None:
+        env.setdefault("RETRIEVAL_INDEX", str(index))
     log_dir = state_dir / "logs"
     cfg = StackConfig(
         bot_dir=Path(args.bot_dir),

@@ -10,8 +10,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import yaml
+
 from chat_contract import DEFAULT_BOT_ID
-from process_data import ConversionResult, convert_csv
+from process_data import ConversionError, ConversionResult, convert_csv
 
 from . import paths
 
@@ -19,6 +21,8 @@ GENERATED_DOMAIN = "domain/generated.yml"
 #: Inputs of training besides the config file, relative to the bot folder: their content decides the fingerprint.
 TRAINING_INPUTS = ("domain", "data")
 DEFAULT_CONFIG = "config.yml"
+#: Settings of the answers from past conversations, relative to the bot folder.
+RETRIEVAL_SETTINGS = "retrieval.yml"
 
 
 def rasa_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -93,6 +97,34 @@ def train(bot_dir: Path = paths.BOT_DIR, cache: Path = paths.MODEL_CACHE, config
         os.replace(Path(tmp) / "model.tar.gz", model)
     print(f"trained: {model}")
     return model
+
+
+def retrieval_index(bot_dir: Path = paths.BOT_DIR, cache: Path = paths.MODEL_CACHE) -> Path | None:
+    """The reply index of the bot's past conversations, beside the models; built only when its pairs changed.
+
+    ``bot_dir/retrieval.yml`` names the pairs file (``pairs:``, relative to the bot folder; ``telegram_pairs.csv``
+    as ``process_data telegram`` writes it) and the settings. None when there is no such file or no pairs file.
+
+    Raises:
+        ConversionError: The settings or the pairs cannot be read.
+    """
+    from process_data.retrieval import ensure_index, load_config, read_pairs_csv
+
+    settings = bot_dir / RETRIEVAL_SETTINGS
+    if not settings.is_file():
+        return None
+    config = load_config(settings)
+    raw = yaml.safe_load(settings.read_text(encoding="utf-8")) or {}
+    pairs_file = bot_dir / str(raw.get("pairs") or "telegram_pairs.csv")
+    if not pairs_file.is_file():
+        return None
+    pairs = read_pairs_csv(pairs_file)
+    try:
+        path, built = ensure_index(pairs, cache, config)
+    except ValueError as exc:
+        raise ConversionError(str(exc), pairs_file) from exc
+    print(f"{'built' if built else 'up to date'}: reply index of {len(pairs):,} past pairs: {path}")
+    return path
 
 
 def copy_bot_sources(dest: Path) -> Path:

@@ -20,6 +20,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import services
+from .past_answers import past_answer
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ TOPICS = {
 NOT_CHOICES = {"nlu_fallback", "out_of_scope", "affirm", "deny", "stop", "inform", "goodbye", "thank"}
 #: A message is *ambiguous* (rather than out of scope) when its best intent has at
 #: least this confidence and the runner-up at least AMBIGUOUS_SECOND.
+#: Predictions for which action_clarify first looks for an answer in past conversations.
+PAST_ANSWER_INTENTS = {"nlu_fallback", "out_of_scope"}
 AMBIGUOUS_TOP = 0.3
 AMBIGUOUS_SECOND = 0.15
 
@@ -452,13 +455,21 @@ class ActionHandoff(Action):
 
 # -- not understood ----------------------------------------------------------------------------------
 class ActionClarify(Action):
-    """Out of scope or unsure: offer the main topics; ambiguous: ask which of the two best intents was meant."""
+    """Out of scope or unsure: a past answer if one is close enough, else offer the main topics; ambiguous: ask
+    which of the two best intents was meant."""
 
     def name(self) -> str:
         return "action_clarify"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         message = tracker.latest_message
+        intent = (message.get("intent") or {}).get("name")
+        text = message.get("text") or ""
+        if intent in PAST_ANSWER_INTENTS and not text.startswith("/"):
+            hit = past_answer(text)  # the team's reply to the most similar past message, if similar enough
+            if hit is not None:
+                dispatcher.utter_message(response="utter_past_answer", reply=hit.reply)
+                return []
         known = set(domain.get("intents", [])) if domain else set()
         ranking = [
             r
@@ -466,7 +477,6 @@ class ActionClarify(Action):
             if r.get("name") not in NOT_CHOICES and (not known or r.get("name") in known)
         ]
         entities = message.get("entities") or []
-        intent = (message.get("intent") or {}).get("name")
         if (
             intent == "nlu_fallback"
             and len(ranking) >= 2
