@@ -43,15 +43,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import jwt
 import socketio
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from chat_contract import DEFAULT_BOT_ID, MAX_TOKEN_LIFETIME
+from chat_contract.tokens import issue_token
+from launcher import paths
+from launcher.build import convert, copy_bot_sources, rasa_env, train
+from launcher.services import RASA_READY_LINE, Service, free_port
 
-from launcher import paths  # noqa: E402
-from launcher.build import convert, copy_bot_sources, rasa_env, train  # noqa: E402
-from launcher.services import RASA_READY_LINE, Service, free_port  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 ORIGIN = "http://bench.localhost"
 # Messages that each get exactly one reply from the demo bot, in this order, however many times a
@@ -80,7 +81,8 @@ SLOW_NOTICE = "(bench) still working on it"
 
 
 def token(secret: str, conversation: str) -> str:
-    return jwt.encode({"sub": conversation, "exp": int(time.time()) + 900}, secret, algorithm="HS256")
+    """A token for ``conversation`` with the demo bot, as the site issues it (chat_contract)."""
+    return issue_token(conversation, bot_id=DEFAULT_BOT_ID, secret=secret, lifetime=MAX_TOKEN_LIFETIME)[0]
 
 
 def percentile(values: list[float], q: float) -> float:
