@@ -17,13 +17,16 @@ PYTHON310 := $(shell for c in $(PY310_CANDIDATES); do \
 endif
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run build test test-unit lint system-deps clean distclean
+.PHONY: help run run-bots build test test-unit lint system-deps clean distclean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 run: $(VENV)/.installed $(NODE_DIR)/.installed  ## convert the corpus, train if needed, serve, print the URL
 	$(PY) -m launcher run --corpus "$(CORPUS)"
+
+run-bots: $(VENV)/.installed $(NODE_DIR)/.installed  ## two Rasa bots (default, logistic regression) + a scripted bot; one URL each
+	$(PY) -m launcher run-bots --corpus "$(CORPUS)"
 
 build: $(VENV)/.installed  ## convert the corpus and train if needed, without serving
 	$(PY) -m launcher build --corpus "$(CORPUS)"

@@ -17,11 +17,18 @@ RUN useradd --create-home --uid 1001 web && pip install --no-cache-dir pip==24.2
 WORKDIR /app
 COPY django_app/requirements.txt .
 RUN pip install --no-cache-dir --no-deps -r requirements.txt && pip check
+# What the site shares with the bots (token claims, limits) and the scripted bots' registry, installed
+# as make installs the project (pyproject.toml finds only these two here; pure Python, no Rasa).
+COPY pyproject.toml /build/
+COPY chat_contract/ /build/chat_contract/
+COPY scripted_bots/ /build/scripted_bots/
+RUN pip install --no-cache-dir --no-deps --no-build-isolation /build && pip check && rm -rf /build
 COPY django_app/ .
 COPY --from=widget /build/node_modules ./node_modules
 USER 1001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=6 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:8000/healthz', timeout=4)"]
-# Migrations run once per start; gunicorn serves (2 workers per core is a common start).
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn config.wsgi:application --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-3} --access-logfile - --forwarded-allow-ips '*'"]
+# Migrations and the bot registry (bots.yml: the demo bot, at RASA_SOCKET_URL) once per start;
+# gunicorn serves (2 workers per core is a common start). Settings: config.settings.production.
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py load_bots bots.yml --prune && exec gunicorn config.wsgi:application --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-3} --access-logfile - --forwarded-allow-ips '*'"]

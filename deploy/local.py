@@ -32,7 +32,7 @@ import requests
 
 from launcher import paths
 from launcher.build import rasa_env
-from launcher.services import Service, ServiceError, free_port, migrate_django
+from launcher.services import Service, ServiceError, free_port, load_bots_command, migrate_django
 
 DEPLOY_DIR = Path(__file__).resolve().parent
 NGINX_TEMPLATE = DEPLOY_DIR / "nginx" / "site.conf.template"
@@ -348,7 +348,13 @@ class ScaleStack:
         migrate_django(env)
         cmd = [paths.tool("python"), "manage.py", "runserver", f"{HOST}:{self.django_port}", "--noreload"]
         return Service(
-            "django", cmd, paths.DJANGO_DIR, env, f"http://{HOST}:{self.django_port}/healthz", self.root / "django.log"
+            "django",
+            cmd,
+            paths.DJANGO_DIR,
+            env,
+            f"http://{HOST}:{self.django_port}/healthz",
+            self.root / "django.log",
+            prepare=[load_bots_command()],  # the demo bot, reached through the proxy (RASA_SOCKET_URL)
         )
 
     def _rasa(self, index: int, env: dict[str, str]) -> Service:

@@ -223,6 +223,16 @@ def rasa_workers(env: dict[str, str]) -> int:
     return workers
 
 
+def load_bots_command(bots_file: Path | None = None) -> list[str]:
+    """``manage.py load_bots FILE --prune`` (run in django_app/): the registry becomes what the file says.
+
+    Default: django_app/bots.yml, the demo bot alone, its socket URL from ``RASA_SOCKET_URL``.
+    Bots the file does not name stay registered but disabled.
+    """
+    path = bots_file or paths.DJANGO_DIR / "bots.yml"
+    return [paths.tool("python"), "manage.py", "load_bots", str(path), "--prune"]
+
+
 def django_settings_module(env: dict[str, str]) -> str:
     """``DJANGO_SETTINGS_MODULE``, or the one ``DJANGO_DEBUG`` implies (a ``.env`` written before the split)."""
     if env.get("DJANGO_SETTINGS_MODULE"):
@@ -337,7 +347,6 @@ def make_services(cfg: StackConfig) -> list[Service]:
                 cfg.log_dir / "scripted-bots.log",
             )
         )
-    bots_file = cfg.bots_file or paths.DJANGO_DIR / "bots.yml"
     services.append(
         Service(
             "Django",
@@ -347,7 +356,7 @@ def make_services(cfg: StackConfig) -> list[Service]:
             f"http://{cfg.host}:{cfg.django_port}/healthz",
             cfg.log_dir / "django.log",
             # the registry matches what runs: these bots, and any other registered bot disabled
-            prepare=[[paths.tool("python"), "manage.py", "load_bots", str(bots_file), "--prune"]],
+            prepare=[load_bots_command(cfg.bots_file)],
         )
     )
     return services
