@@ -62,7 +62,9 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 def cmd_build(args: argparse.Namespace) -> Path:
     bot_dir = Path(args.bot_dir)
     convert(Path(args.corpus), bot_dir)
-    return train(bot_dir)
+    model = train(bot_dir)
+    retrieval_index(bot_dir)  # answers from past conversations, beside the model, when the bot has pairs
+    return model
 
 
 def write_bots_file(cfg: StackConfig, path: Path, labels: dict[str, str]) -> Path:
@@ -110,7 +112,7 @@ def cmd_run(args: argparse.Namespace, several: bool = False) -> int:
     ports = _ports(env, {**DEFAULT_PORTS, **RUN_BOTS_PORTS} if several else DEFAULT_PORTS)
     rasa_workers(env)  # a bad RASA_WORKERS fails now, not after converting and training
     model = cmd_build(args)
-    index = retrieval_index(Path(args.bot_dir))  # answers from past conversations, when the bot has pairs
+    index = retrieval_index(Path(args.bot_dir), quiet=True)  # built (or found) by cmd_build just now
     if index is not None:
         env.setdefault("RETRIEVAL_INDEX", str(index))
     log_dir = state_dir / "logs"

@@ -99,7 +99,9 @@ def train(bot_dir: Path = paths.BOT_DIR, cache: Path = paths.MODEL_CACHE, config
     return model
 
 
-def retrieval_index(bot_dir: Path = paths.BOT_DIR, cache: Path = paths.MODEL_CACHE) -> Path | None:
+def retrieval_index(
+    bot_dir: Path = paths.BOT_DIR, cache: Path = paths.MODEL_CACHE, *, quiet: bool = False
+) -> Path | None:
     """The reply index of the bot's past conversations, beside the models; built only when its pairs changed.
 
     ``bot_dir/retrieval.yml`` names the pairs file (``pairs:``, relative to the bot folder; ``telegram_pairs.csv``
@@ -123,7 +125,8 @@ def retrieval_index(bot_dir: Path = paths.BOT_DIR, cache: Path = paths.MODEL_CAC
         path, built = ensure_index(pairs, cache, config)
     except ValueError as exc:
         raise ConversionError(str(exc), pairs_file) from exc
-    print(f"{'built' if built else 'up to date'}: reply index of {len(pairs):,} past pairs: {path}")
+    if not quiet:
+        print(f"{'built' if built else 'up to date'}: reply index of {len(pairs):,} past pairs: {path}")
     return path
 
 

@@ -57,7 +57,8 @@ class RetrievalConfig:
     Attributes:
         threshold: The least cosine similarity (0 to 1) at which a past reply is used.
         team_names: Team members' names, removed from replies (and client messages).
-        exclude_conversations: Conversations (chat names or ids, case ignored) never indexed.
+        exclude_conversations: Conversations never indexed, as the pairs name them (the ``chat`` column of
+            ``telegram_pairs.csv``: a chat's name, or ``chat <id>`` for one without a name), case ignored.
         ngram_min: Shortest character n-gram.
         ngram_max: Longest character n-gram.
     """
