@@ -73,6 +73,10 @@ if not MIN_TOKEN_LIFETIME <= RASA_JWT_LIFETIME <= MAX_TOKEN_LIFETIME:
 #: The bot the full-page chat at / shows (DJANGO_DEFAULT_BOT).
 CHAT_DEFAULT_BOT = env("DJANGO_DEFAULT_BOT", DEFAULT_BOT_ID)
 
+#: STUDIES_ID_KEY: the key of the keyed hash (HMAC-SHA256) under which study participants' external ids
+#: (Prolific, MTurk) are stored; never the ids themselves. Checked when a study first needs it.
+STUDIES_ID_KEY = env("STUDIES_ID_KEY")
+
 ALLOWED_HOSTS = (env("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1") or "").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in (env("DJANGO_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o]
 
@@ -85,6 +89,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "bots",
     "chat",
+    "studies",
 ]
 
 MIDDLEWARE = [

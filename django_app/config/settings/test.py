@@ -9,6 +9,7 @@ from .base import *  # noqa: F403
 DEBUG = False
 RASA_JWT_SECRET = "test-only-jwt-secret-" + "x" * 32
 SECRET_KEY = "test-only-django-secret-key-" + "y" * 32
+STUDIES_ID_KEY = "test-only-studies-id-key-" + "z" * 32
 HTTPS = False
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}

@@ -8,7 +8,8 @@
  * then a short-lived JWT for this visitor's conversation with that bot, and talks to the bot's
  * socket.io server directly: a Rasa server's channel or the project's scripted-bot server, which
  * speak the same protocol. Refreshes the token before it expires, reconnects with backoff, keeps
- * the history across reloads per bot and conversation. No framework, no CDN. */
+ * the history across reloads per bot and conversation. Each message shown live is also announced
+ * as a "chat:message" DOM event on the container (detail: {from, text, ts}). No framework, no CDN. */
 (function () {
   "use strict";
 
@@ -195,7 +196,12 @@
       history.push(msg);
       if (history.length > MAX_HISTORY) { history = history.slice(-MAX_HISTORY); }
       persist();
-      return render(msg, true);
+      var item = render(msg, true);
+      // Pages that record the conversation (the studies app) listen for this; restored history does not fire it.
+      container.dispatchEvent(new CustomEvent("chat:message", {
+        bubbles: true, detail: { from: msg.from, text: msg.text || "", ts: msg.ts }
+      }));
+      return item;
     }
 
     function persist() {

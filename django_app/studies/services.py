@@ -1,0 +1,523 @@
+"""Writes of the studies app, each in one transaction: loading a study, a participant's way through it, deletion.
+
+Views only validate input and call these. Quotas are counted inside the transaction that takes a place, with the
+participant's row and the study's bots locked (``select_for_update`` on PostgreSQL; SQLite serialises writers),
+and a participant can hold at most one open conversation (a unique constraint), so two tabs cannot open two
+conversations or count one twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bots.models import Bot
+from chat.models import Conversation
+from chat.services import conversation_start
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from .models import Annotation, Message, Participant, Scenario, Study, StudyBot, StudyConversation
+from .study_file import StudyFileError, StudySpec
+from .tracker import success_check, tracker_fetch, user_turns
+
+#: URL parameters carrying a crowd platform's worker id, and the platform: the first one present wins.
+EXTERNAL_ID_PARAMS = (("PROLIFIC_PID", "prolific"), ("workerId", "mturk"), ("participant", "invite"))
+
+
+class StudyError(Exception):
+    """A step a participant cannot take now; the message is shown to them as it is."""
+
+
+class StudyClosed(StudyError):
+    pass
+
+
+class LimitReached(StudyError):
+    pass
+
+
+class QuotasFull(StudyError):
+    pass
+
+
+# ---------- loading ----------
+
+
+@dataclass
+class LoadResult:
+    study: Study
+    created: bool
+
+
+def study_load(*, spec: StudySpec, source: str = "study.yml") -> LoadResult:
+    """Create or update the study a checked file describes (by slug); bots and scenarios it drops are turned off.
+
+    Raises:
+        StudyFileError: A bot is not in the registry (nothing is written).
+    """
+    registered = set(Bot.objects.filter(id__in=[b.bot for b in spec.bots]).values_list("id", flat=True))
+    missing = [b for b in spec.bots if b.bot not in registered]
+    if missing:
+        raise StudyFileError(
+            [
+                f"{source}, line {b.line}: field 'bots[{spec.bots.index(b)}].bot': no bot {b.bot!r} in the registry"
+                for b in missing
+            ]
+        )
+    fields = {
+        name: getattr(spec, name)
+        for name in (
+            "title",
+            "blind",
+            "assignment",
+            "min_turns",
+            "max_turns",
+            "max_conversations",
+            "idle_timeout_minutes",
+            "consent_version",
+            "consent_text",
+            "consent_checkboxes",
+            "instructions",
+            "quiz",
+            "quiz_pass_mark",
+            "annotation_labels",
+            "annotation_required",
+            "questionnaire",
+            "completion_code",
+            "completion_url",
+            "invite_token",
+        )
+    }
+    fields["source"] = spec.source_text
+    with transaction.atomic():
+        study, created = Study.objects.update_or_create(slug=spec.slug, defaults=fields)
+        for position, b in enumerate(spec.bots):
+            StudyBot.objects.update_or_create(
+                study=study,
+                bot_id=b.bot,
+                defaults={"neutral_label": b.label, "quota": b.quota, "position": position, "active": True},
+            )
+        study.study_bots.exclude(bot_id__in=[b.bot for b in spec.bots]).update(active=False)
+        for position, s in enumerate(spec.scenarios):
+            Scenario.objects.update_or_create(
+                study=study,
+                key=s.key,
+                defaults={
+                    "text": s.text,
+                    "success_action": s.success_action,
+                    "success_slot": s.success_slot,
+                    "success_value": s.success_value,
+                    "position": position,
+                    "active": True,
+                },
+            )
+        study.scenarios.exclude(key__in=[s.key for s in spec.scenarios]).update(active=False)
+    return LoadResult(study=study, created=created)
+
+
+# ---------- participants ----------
+
+
+def external_id_hash(value: str) -> str:
+    """The keyed hash (HMAC-SHA256 with ``STUDIES_ID_KEY``) under which an external id is stored.
+
+    Raises:
+        ImproperlyConfigured: The key is not set.
+    """
+    key = getattr(settings, "STUDIES_ID_KEY", None)
+    if not key:
+        raise ImproperlyConfigured("STUDIES_ID_KEY is not set: the key of the external ids' hashes (.env.example)")
+    return hmac.new(key.encode("utf-8"), value.strip().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def external_id_from(params: dict[str, str]) -> tuple[str, str]:
+    """``(source, id)`` from a landing URL's parameters (Prolific, MTurk, an invite's participant), or ``("", "")``."""
+    for name, source in EXTERNAL_ID_PARAMS:
+        value = (params.get(name) or "").strip()
+        if value and value != "ASSIGNMENT_ID_NOT_AVAILABLE":
+            return source, value[:200]
+    return "", ""
+
+
+def participant_enrol(*, study: Study, source: str = "", external_id: str = "", invite: str = "") -> Participant:
+    """A participant of the study: the one already enrolled under this external id, or a new one.
+
+    Raises:
+        StudyClosed: The study takes no participants, or the invite token is wrong.
+    """
+    if not study.active:
+        raise StudyClosed("This study is closed. Thank you for your interest.")
+    if study.invite_token and not hmac.compare_digest(invite, study.invite_token):
+        raise StudyClosed("This link is not valid. Please use the link you were sent.")
+    digest = external_id_hash(external_id) if external_id else ""
+    if digest:
+        found = Participant.objects.filter(study=study, external_id_hash=digest).first()
+        if found is not None:
+            return found
+    try:
+        with transaction.atomic():
+            return Participant.objects.create(study=study, external_source=source, external_id_hash=digest)
+    except IntegrityError:  # the same worker in two tabs at once
+        return Participant.objects.get(study=study, external_id_hash=digest)
+
+
+def _locked(participant: Participant) -> Participant:
+    return Participant.objects.select_for_update().get(pk=participant.pk)
+
+
+def consent_record(*, participant: Participant, checked: list[str]) -> Participant:
+    """Record consent with the version of the text agreed to; every checkbox must be ticked.
+
+    Raises:
+        StudyError: A box is not ticked, or consent was already given or refused.
+    """
+    study = participant.study
+    missing = [c for c in study.consent_checkboxes if c not in checked]
+    if missing:
+        raise StudyError("Please tick every box to take part.")
+    with transaction.atomic():
+        p = _locked(participant)
+        if p.stage != Participant.Stage.CONSENT:
+            return p
+        p.consent_version = study.consent_version
+        p.consent_checked = list(study.consent_checkboxes)
+        p.consented_at = timezone.now()
+        p.stage = Participant.Stage.QUIZ if study.quiz else Participant.Stage.INSTRUCTIONS
+        p.save()
+    return p
+
+
+def consent_decline(*, participant: Participant) -> Participant:
+    """The participant does not consent: recorded, nothing else kept."""
+    with transaction.atomic():
+        p = _locked(participant)
+        if p.stage == Participant.Stage.CONSENT:
+            p.stage = Participant.Stage.DECLINED
+            p.finished_at = timezone.now()
+            p.save()
+    return p
+
+
+def quiz_grade(*, participant: Participant, answers: list[str]) -> Participant:
+    """Grade the onboarding quiz, once: passing leads on to the instructions, failing ends participation.
+
+    A second attempt (a reload, another tab) changes nothing: the first grade stands.
+
+    Raises:
+        StudyError: The answers do not match the questions (a question unanswered).
+    """
+    study = participant.study
+    if len(answers) != len(study.quiz) or any(not a for a in answers):
+        raise StudyError("Please answer every question.")
+    with transaction.atomic():
+        p = _locked(participant)
+        if p.stage != Participant.Stage.QUIZ:
+            return p
+        score = sum(1 for q, a in zip(study.quiz, answers, strict=True) if q["answer"] == a)
+        p.quiz_answers = list(answers)
+        p.quiz_score = score
+        p.quiz_passed = score >= study.quiz_pass_mark
+        if p.quiz_passed:
+            p.stage = Participant.Stage.INSTRUCTIONS
+        else:
+            p.stage = Participant.Stage.FAILED_QUIZ
+            p.finished_at = timezone.now()
+        p.save()
+    return p
+
+
+def instructions_done(*, participant: Participant) -> Participant:
+    """The participant has read the instructions: on to the conversations."""
+    with transaction.atomic():
+        p = _locked(participant)
+        if p.stage == Participant.Stage.INSTRUCTIONS:
+            p.stage = Participant.Stage.CONVERSATIONS
+            p.save()
+    return p
+
+
+# ---------- conversations ----------
+
+
+def _taken(study: Study, now: datetime) -> dict[int, int]:
+    """Places taken per study bot: completed conversations and open ones not idle past the timeout."""
+    idle_since = now - timedelta(minutes=study.idle_timeout_minutes)
+    live = Q(conversations__status=StudyConversation.Status.COMPLETED) | Q(
+        conversations__status__in=StudyConversation.OPEN, conversations__last_activity_at__gte=idle_since
+    )
+    counted = study.study_bots.annotate(n=Count("conversations", filter=live))
+    return {sb.pk: sb.n for sb in counted}
+
+
+def study_bots_open(study: Study, *, now: datetime | None = None) -> list[tuple[StudyBot, int]]:
+    """Active study bots with places left, each with how many places are left."""
+    taken = _taken(study, now or timezone.now())
+    bots = study.study_bots.filter(active=True, bot__enabled=True).select_related("bot", "study")
+    return [(sb, sb.quota - taken.get(sb.pk, 0)) for sb in bots if sb.quota - taken.get(sb.pk, 0) > 0]
+
+
+def _choose_bot(participant: Participant, open_bots: list[tuple[StudyBot, int]], rng: random.Random) -> StudyBot:
+    had = set(
+        participant.conversations.exclude(status=StudyConversation.Status.ABANDONED).values_list("study_bot", flat=True)
+    )
+    fresh = [(sb, left) for sb, left in open_bots if sb.pk not in had] or open_bots
+    furthest = max(left for _, left in fresh)
+    return rng.choice([sb for sb, left in fresh if left == furthest])
+
+
+def _choose_scenario(participant: Participant, study_bot: StudyBot, rng: random.Random) -> Scenario | None:
+    scenarios = list(study_bot.study.scenarios.filter(active=True))
+    if not scenarios:
+        return None
+    had = set(participant.conversations.exclude(scenario=None).values_list("scenario", flat=True))
+    counts = dict(
+        study_bot.conversations.exclude(status=StudyConversation.Status.ABANDONED)
+        .values_list("scenario")
+        .annotate(n=Count("id"))
+        .values_list("scenario", "n")
+    )
+    pool = [s for s in scenarios if s.pk not in had] or scenarios
+    fewest = min(counts.get(s.pk, 0) for s in pool)
+    return rng.choice([s for s in pool if counts.get(s.pk, 0) == fewest])
+
+
+def conversation_open(participant: Participant) -> StudyConversation | None:
+    """The participant's conversation under way, if any."""
+    return (
+        participant.conversations.filter(status__in=StudyConversation.OPEN)
+        .select_related("study_bot__bot", "scenario", "chat")
+        .first()
+    )
+
+
+def conversation_assign(
+    *, participant: Participant, study_bot: StudyBot | None = None, rng: random.Random | None = None
+) -> StudyConversation:
+    """The participant's next conversation: the one under way if any (a reload, a second tab), else a new one.
+
+    Balanced studies pick the bot furthest from its quota, never one this participant already had while another
+    is open, and the scenario that bot has had least; choice studies take ``study_bot`` (the participant's pick).
+
+    Raises:
+        LimitReached: The participant has had as many conversations as the study allows.
+        QuotasFull: No bot has places left (or the chosen one has none).
+        StudyError: The participant is not at the conversations stage, or picked no bot in a choice study.
+        bots.models.BotUnavailable: The bot's secret is not set (nothing is written).
+    """
+    rng = rng or random.SystemRandom()
+    study = participant.study
+    with transaction.atomic():
+        p = _locked(participant)
+        current = conversation_open(p)
+        if current is not None:
+            return current
+        if p.stage != Participant.Stage.CONVERSATIONS:
+            raise StudyError("There is no conversation to start at this stage.")
+        had = p.conversations.exclude(status=StudyConversation.Status.ABANDONED).count()
+        if had >= study.max_conversations:
+            raise LimitReached(
+                f"You have already had the most conversations this study allows ({study.max_conversations})."
+            )
+        list(StudyBot.objects.select_for_update().filter(study=study))  # quotas are counted one taker at a time
+        open_bots = study_bots_open(study)
+        if not open_bots:
+            raise QuotasFull("This study has all the conversations it needs. Thank you!")
+        if study.assignment == Study.Assignment.CHOICE:
+            if study_bot is None:
+                raise StudyError("Please choose an assistant.")
+            chosen = next((sb for sb, _ in open_bots if sb.pk == study_bot.pk), None)
+            if chosen is None:
+                raise QuotasFull("That assistant has all the conversations it needs; please choose another.")
+        else:
+            chosen = _choose_bot(p, open_bots, rng)
+        scenario = _choose_scenario(p, chosen, rng)
+        grant = conversation_start(bot=chosen.bot)
+        return StudyConversation.objects.create(
+            participant=p, study_bot=chosen, scenario=scenario, chat_id=grant.conversation_id
+        )
+
+
+def message_record(
+    *, conversation: StudyConversation, sender: str, text: str, sent_at: datetime | None = None
+) -> Message:
+    """Record a message the participant's widget showed.
+
+    Raises:
+        StudyError: The chat is over, the turn limit is reached, or the last bot message still needs its labels.
+    """
+    if sender not in Message.Sender.values:
+        raise StudyError("Unknown sender.")
+    study = conversation.participant.study
+    with transaction.atomic():
+        c = StudyConversation.objects.select_for_update().get(pk=conversation.pk)
+        if c.status != StudyConversation.Status.CHATTING:
+            raise StudyError("This chat is over.")
+        if sender == Message.Sender.USER:
+            if c.user_turns >= study.max_turns:
+                raise StudyError(f"This chat has reached its limit of {study.max_turns} messages.")
+            if study.annotation_required and c.messages.filter(sender="bot", annotation=None).exists():
+                raise StudyError("Please label the assistant's last reply first.")
+            c.user_turns += 1
+        index = c.messages.count()
+        message = Message.objects.create(
+            conversation=c, index=index, sender=sender, text=text[:5000], sent_at=sent_at or timezone.now()
+        )
+        c.last_activity_at = timezone.now()
+        c.save(update_fields=["user_turns", "last_activity_at"])
+    return message
+
+
+def annotation_create(*, message: Message, labels: list[str]) -> Annotation:
+    """The labels ticked on a bot message (replacing earlier ones while the chat is on).
+
+    Raises:
+        StudyError: Not a bot message, an unknown label, none ticked when labels are required, or the chat is over.
+    """
+    study = message.conversation.participant.study
+    if message.sender != Message.Sender.BOT:
+        raise StudyError("Only the assistant's messages are labelled.")
+    unknown = [x for x in labels if x not in study.annotation_labels]
+    if unknown:
+        raise StudyError(f"Unknown label: {unknown[0]}")
+    if study.annotation_required and not labels:
+        raise StudyError("Please tick at least one label.")
+    with transaction.atomic():
+        if message.conversation.status != StudyConversation.Status.CHATTING:
+            raise StudyError("This chat is over.")
+        ordered = [x for x in study.annotation_labels if x in labels]
+        annotation, _ = Annotation.objects.update_or_create(message=message, defaults={"labels": ordered})
+    return annotation
+
+
+def _read_tracker(conversation: StudyConversation) -> None:
+    """Intent, confidence and actions from the Rasa tracker onto the user messages; the scenario's check."""
+    bot = conversation.study_bot.bot
+    if bot.kind != Bot.Kind.RASA or not bot.api_url:
+        return
+    try:
+        tracker = tracker_fetch(api_url=bot.api_url, token=bot.api_token(), conversation_id=conversation.chat_id)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded, the participant goes on
+        conversation.tracker_error = str(exc)[:300]
+        return
+    turns = user_turns(tracker)
+    for message, turn in zip(conversation.messages.filter(sender="user").order_by("index"), turns, strict=False):
+        message.intent, message.confidence, message.actions = turn.intent, turn.confidence, turn.actions
+        message.save(update_fields=["intent", "confidence", "actions"])
+    scenario = conversation.scenario
+    if scenario is not None and scenario.has_check:
+        conversation.success = success_check(
+            action=scenario.success_action, slot=scenario.success_slot, value=scenario.success_value, tracker=tracker
+        )
+
+
+def conversation_finish(*, conversation: StudyConversation) -> StudyConversation:
+    """End the chat (on to its questionnaire): at least the minimum turns; reads the Rasa tracker once.
+
+    Raises:
+        StudyError: Fewer user messages than the study's minimum, or the last reply unlabelled when required.
+    """
+    study = conversation.participant.study
+    with transaction.atomic():
+        c = (
+            StudyConversation.objects.select_for_update()
+            .select_related("study_bot__bot", "scenario")
+            .get(pk=conversation.pk)
+        )
+        if c.status != StudyConversation.Status.CHATTING:
+            return c
+        if c.user_turns < study.min_turns:
+            raise StudyError(f"Please send at least {study.min_turns} messages before ending the chat.")
+        if study.annotation_required and c.messages.filter(sender="bot", annotation=None).exists():
+            raise StudyError("Please label the assistant's last reply first.")
+        _read_tracker(c)
+        c.status = StudyConversation.Status.RATING
+        c.chat_ended_at = timezone.now()
+        c.save()
+    return c
+
+
+def _check_answers(questions: list[dict[str, Any]], answers: dict[str, str]) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for q in questions:
+        raw = (answers.get(q["id"]) or "").strip()
+        if not raw:
+            if q.get("required", True):
+                raise StudyError(f"Please answer: {q['text']}")
+            continue
+        if q["type"] == "likert":
+            if not raw.isdigit() or not 1 <= int(raw) <= q["scale"]:
+                raise StudyError(f"Choose a point on the scale for: {q['text']}")
+            clean[q["id"]] = int(raw)
+        elif q["type"] == "choice":
+            if raw not in q["options"]:
+                raise StudyError(f"Choose one of the options for: {q['text']}")
+            clean[q["id"]] = raw
+        else:
+            clean[q["id"]] = raw[:5000]
+    return clean
+
+
+def questionnaire_submit(*, conversation: StudyConversation, answers: dict[str, str]) -> StudyConversation:
+    """The questionnaire after a chat: checked, stored, and the conversation counts toward its bot's quota.
+
+    Raises:
+        StudyError: A required question unanswered or an answer outside its options.
+    """
+    study = conversation.participant.study
+    clean = _check_answers(study.questionnaire, answers)
+    with transaction.atomic():
+        c = StudyConversation.objects.select_for_update().get(pk=conversation.pk)
+        if c.status != StudyConversation.Status.RATING:
+            return c
+        c.answers = clean
+        c.status = StudyConversation.Status.COMPLETED
+        c.completed_at = timezone.now()
+        c.save()
+    return c
+
+
+def participation_finish(*, participant: Participant) -> Participant:
+    """The participant is done (after at least one completed conversation): the completion code is theirs.
+
+    Raises:
+        StudyError: No completed conversation yet, or one still under way.
+    """
+    with transaction.atomic():
+        p = _locked(participant)
+        if p.stage == Participant.Stage.DONE:
+            return p
+        if p.stage != Participant.Stage.CONVERSATIONS or conversation_open(p) is not None:
+            raise StudyError("Please finish your conversation first.")
+        if not p.conversations.filter(status=StudyConversation.Status.COMPLETED).exists():
+            raise StudyError("Please have at least one conversation first.")
+        p.stage = Participant.Stage.DONE
+        p.finished_at = timezone.now()
+        p.save()
+    return p
+
+
+def participant_delete(*, external_id: str, study: Study | None = None) -> int:
+    """Delete everything a participant (by external id) entered, in one study or all; the number deleted."""
+    digest = external_id_hash(external_id)
+    participants = Participant.objects.filter(external_id_hash=digest)
+    if study is not None:
+        participants = participants.filter(study=study)
+    return participants_delete(participants=participants)
+
+
+def participants_delete(*, participants) -> int:
+    """Delete these participants with their conversations, messages, annotations and chat ids."""
+    with transaction.atomic():
+        ids = list(participants.values_list("pk", flat=True))
+        chats = list(StudyConversation.objects.filter(participant__in=ids).values_list("chat_id", flat=True))
+        Participant.objects.filter(pk__in=ids).delete()
+        Conversation.objects.filter(id__in=chats).delete()
+    return len(ids)
