@@ -300,12 +300,12 @@ def _pair_chat(chat: dict, server: str, export: TelegramExport, seen: dict[tuple
     turn_of: dict[Any, int] = {}  # message id -> index of its turn
     chat_key = str(chat.get("id", chat_name))
     for message in messages:
+        export.messages += 1
         if "id" in message:
             key = (chat_key, str(message["id"]))
             if seen.setdefault(key, number) != number:
                 export.skipped["duplicates (the same chat in two exports)"] += 1
                 continue
-        export.messages += 1
         reason = _drop_reason(message)
         if reason is not None:
             export.skipped[reason] += 1

@@ -60,6 +60,10 @@ CASES: dict[str, list[str]] = {
     # Telegram Desktop: one chat, and a full export with chats.list.
     "telegram_single": ["telegram", "result.json", "--server-name", "Northwind Support", "--min-examples", "1"],
     "telegram_full": ["telegram", "result.json", "--min-examples", "1", "--stories"],
+    # A folder of three exports (an older export of one chat, the newer one, a full-account export with legacy
+    # integer ids): replies that quote a message, an edit, a forward, a sticker, a voice message, a captioned photo,
+    # a group where one bot talks alone, an empty chat.
+    "telegram_folder": ["telegram", "exports", "--server-id", "user7000000001", "--min-examples", "1"],
 }
 
 

@@ -418,3 +418,18 @@ def test_cli_prints_the_account(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert code == 0
     assert "kept: 3 pairs from 2 of 4 chats" in out
     assert "dropped messages:" in out and "chats without pairs:" in out
+
+
+def test_the_golden_folder_of_exports_is_accounted_for_in_full() -> None:
+    result = read_telegram(GOLDEN / "telegram_folder" / "exports", server_id="7000000001")
+    assert len(result.files) == 3 and result.messages == 22
+    assert result.account() == [
+        "kept: 4 pairs from 2 of 5 chats, 13 of 22 messages used (2 merged into the message before; "
+        "1 captions of media; 1 edited: the final text is used)",
+        "dropped messages: 4 duplicates (the same chat in two exports); 2 service messages (calls, pins, joins); "
+        "1 forwarded messages (not the sender's own words); 1 media without a caption; 1 stickers",
+        "turns without a pair: 2 client turns never answered",
+        "chats without pairs: 1 empty; 1 one speaker only",
+    ]
+    # every message is either used or dropped with a reason
+    assert result.used + sum(result.skipped.values()) == result.messages
