@@ -48,16 +48,50 @@ ENV_DEFAULTS = {
 }
 #: Telegram's rule for ``secret_token``: 1 to 256 characters, letters, digits, ``_`` and ``-``.
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,256}")
+#: Telegram's limit on a button's ``callback_data``, in bytes.
+CALLBACK_DATA_LIMIT = 64
+#: Up to this many buttons share one row; more are stacked.
+BUTTONS_PER_ROW = 3
 #: The update types this channel takes; setWebhook asks Telegram for only these.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 
 
 class ProjectTelegramOutput(TelegramOutput):
-    """Rasa's Telegram output, talking to the Bot API server at ``api_url`` (Telegram's by default)."""
+    """Rasa's Telegram output, talking to the Bot API server at ``api_url`` (Telegram's by default).
+
+    Buttons: more than :data:`BUTTONS_PER_ROW` are stacked one per row (Rasa puts them all in one row, unreadable
+    on a phone), and a payload longer than Telegram's 64-byte ``callback_data`` loses its entities (``/intent``
+    only) or, still too long, its button, instead of Telegram refusing the whole message.
+    """
 
     def __init__(self, access_token: str | None, api_url: str | None = None) -> None:
         server = TelegramAPIServer.from_base(api_url) if api_url else TELEGRAM_PRODUCTION
         Bot.__init__(self, access_token, server=server)
+
+    async def send_text_with_buttons(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]],
+        button_type: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        fitting = []
+        for button in buttons:
+            payload = str(button.get("payload") or "")
+            if len(payload.encode("utf-8")) > CALLBACK_DATA_LIMIT:
+                short = payload.split("{", 1)[0]
+                if not short or len(short.encode("utf-8")) > CALLBACK_DATA_LIMIT:
+                    logger.warning("Telegram: button %r left out, its payload is over 64 bytes", button.get("title"))
+                    continue
+                logger.warning("Telegram: button %r sent as %s (payload over 64 bytes)", button.get("title"), short)
+                button = {**button, "payload": short}
+            fitting.append(button)
+        if not fitting:
+            await self.send_text_message(recipient_id, text)
+            return
+        kind = button_type or ("inline" if len(fitting) <= BUTTONS_PER_ROW else "vertical")
+        await super().send_text_with_buttons(recipient_id, text, fitting, button_type=kind, **kwargs)
 
 
 class SecureTelegramInput(TelegramInput):

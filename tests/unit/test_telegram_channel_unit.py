@@ -111,3 +111,28 @@ def test_registration_failure_is_logged_not_raised(env, caplog) -> None:
 
     assert asyncio.run(register()) is False
     assert "could not set the webhook" in caplog.text
+
+
+def _sent(buttons: list[dict]) -> list[tuple[str, object]]:
+    from rasa_bot.channels.telegram import ProjectTelegramOutput
+
+    out = ProjectTelegramOutput("123456789:AAF-test", "http://127.0.0.1:9")
+    sent: list[tuple[str, object]] = []
+
+    async def send_message(chat_id, text, reply_markup=None, **kwargs):
+        sent.append((text, reply_markup))
+
+    out.send_message = send_message
+    asyncio.run(out.send_text_with_buttons("5", "Pick one", buttons))
+    return sent
+
+
+def test_buttons_stacked_when_many_and_payloads_kept_within_64_bytes() -> None:
+    few = _sent([{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}])
+    assert [[b.callback_data for b in row] for row in few[0][1].inline_keyboard] == [["/affirm", "/deny"]]
+    many = _sent([{"title": str(i), "payload": f"/intent_{i}"} for i in range(5)])
+    assert [len(row) for row in many[0][1].inline_keyboard] == [1] * 5
+    long_entities = '/check_order_status{"order_id": "' + "4" * 60 + '"}'
+    cut = _sent([{"title": "Status", "payload": long_entities}, {"title": "x", "payload": "/" + "y" * 70}])
+    assert [[b.callback_data for b in row] for row in cut[0][1].inline_keyboard] == [["/check_order_status"]]
+    assert _sent([{"title": "x", "payload": "/" + "y" * 70}]) == [("Pick one", None)]
