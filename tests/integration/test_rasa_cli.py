@@ -236,12 +236,11 @@ def test_rasa_test_as_typed(trained):
     evaluated = int(re.search(r"Evaluating (\d+) stories", out).group(1))
     assert evaluated == len(yaml.safe_load((bot_dir / "tests" / "test_stories.yml").read_text())["stories"])
     assert intents["accuracy"] >= 0.95, intents["accuracy"]
-    # Every predicted intent and action of every story is right. (End to end, Rasa also compares
-    # the entities each message gets; a failed story may show an entity mistake, never a wrong turn.)
+    # Every story passes end to end: each message's intent and entities, each action.
     failed = (results / "failed_test_stories.yml").read_text()
     wrong_turns = [line for line in failed.splitlines() if re.match(r"\s*- (intent|action):.*# predicted:", line)]
     assert not wrong_turns, failed
-    assert stories["accuracy"] > 0.9, stories["accuracy"]
+    assert stories["accuracy"] == 1.0, failed
 
 
 def test_shell_as_typed_talks_with_the_project_actions(trained, tmp_path):
