@@ -1,0 +1,307 @@
+"""A study in headless Chromium against real servers: a Rasa bot (with its HTTP API) and the scripted FAQ bot.
+
+Four participants: one fails the quiz (and cannot retry from a new tab), two pass, chat with the bot they are
+assigned, label every reply, reload mid-chat and continue, answer the questionnaire and get the completion code;
+the quotas (one conversation per bot) are then full, and the fourth is told so. The exports hold exactly what was
+entered, with Rasa's intents and actions read from its tracker; no page shows a bot's name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from launcher import paths
+from launcher.__main__ import SCRIPTED_BOT, write_bots_file
+from launcher.build import rasa_env
+from launcher.services import ScriptedServer, Stack, StackConfig, free_port, migrate_django
+from tests.e2e.widget_page import PHONE, say, wait_online
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+STUDY_YAML = """\
+slug: e2e
+title: Which assistant helps best?
+blind: true
+assignment: balanced
+bots:
+  - {bot: demo, quota: 1}
+  - {bot: faq, quota: 1}
+scenarios:
+  - id: status
+    text: Ask for the status of your order 12345.
+    success: {action: action_check_order_status}
+limits: {min_turns: 1, max_turns: 4, max_conversations: 1, idle_timeout_minutes: 30}
+consent:
+  version: e2e-1
+  text: We store your messages and answers for research.
+  checkboxes: [I am 18 or older, I agree to take part]
+instructions: Chat as a customer would, label each reply, then end the chat.
+quiz:
+  pass_mark: 1
+  questions:
+    - text: Who do you pretend to be?
+      options: [A customer, A shop employee]
+      answer: A customer
+annotation:
+  required: true
+  labels: [all good, wrong answer, did not understand me]
+questionnaire:
+  - id: helpful
+    type: likert
+    text: How helpful was the assistant?
+    scale: 5
+    labels: [Not helpful at all, Very helpful]
+  - id: solved
+    type: choice
+    text: Was your problem solved?
+    options: ["Yes", "No"]
+  - id: comments
+    type: text
+    text: Anything else?
+    required: false
+completion:
+  code: E2E-CODE-7
+  url: https://example.org/complete?cc=E2E-CODE-7
+"""
+#: Names participants must never see in a blind study.
+BOT_NAMES = ("Customer service", "FAQ baseline", "demo", "faq")
+
+
+@dataclass
+class StudyStack:
+    site_url: str
+    env: dict[str, str]
+    state: Path
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
+            [paths.tool("python"), "manage.py", *args],
+            cwd=paths.DJANGO_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+
+@pytest.fixture(scope="module")
+def study_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudyStack]:
+    """The demo Rasa bot (HTTP API on, with a token) and the scripted FAQ bot, a study loaded into the site."""
+    bot_dir, model = demo_bot
+    state = tmp_path_factory.mktemp("study")
+    faq_id, faq_label, faq_class = SCRIPTED_BOT
+    env = {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_HTTPS": "0",
+        "RASA_JWT_SECRET": secrets.token_urlsafe(32),
+        "RASA_API_TOKEN": secrets.token_urlsafe(32),
+        "STUDIES_ID_KEY": secrets.token_urlsafe(32),
+        "DJANGO_DB_PATH": str(state / "django.sqlite3"),
+        "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
+        "ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}",
+    }
+    cfg = StackConfig(
+        bot_dir=bot_dir,
+        model=model,
+        log_dir=state / "logs",
+        env=env,
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        django_port=free_port(),
+        scripted=ScriptedServer(free_port(), {faq_id: (faq_label, faq_class)}),
+    )
+    cfg.env["RASA_API_URL"] = f"http://127.0.0.1:{cfg.rasa_port}"
+    cfg.bots_file = write_bots_file(cfg, state / "bots.yml", {"demo": "Customer service"})
+    migrate_django(env)
+    stack = Stack(cfg)
+    stack.start()
+    try:
+        manage_env = {**rasa_env(env), "DJANGO_SETTINGS_MODULE": "config.settings.production"}
+        running = StudyStack(site_url=f"http://127.0.0.1:{cfg.django_port}", env=manage_env, state=state)
+        study_file = state / "study.yml"
+        study_file.write_text(STUDY_YAML, encoding="utf-8")
+        assert "created: study 'e2e' with bots demo (1), faq (1)" in running.manage("load_study", str(study_file))
+        yield running
+    finally:
+        stack.stop()
+
+
+class Participant:
+    """One person in their own browser context; every page they see is kept to check for bot names."""
+
+    def __init__(self, browser, site_url: str, pid: str, **context) -> None:
+        self.context = browser.new_context(**context)
+        self.page = self.context.new_page()
+        self.outside: list[str] = []
+        self.page.on("request", lambda r: self.outside.append(r.url) if "127.0.0.1" not in r.url else None)
+        self.seen: list[str] = []
+        self.site_url = site_url
+        self.pid = pid
+
+    def keep(self) -> None:
+        self.page.wait_for_load_state()
+        self.seen.append(self.page.content())
+
+    def arrive(self) -> None:
+        self.page.goto(f"{self.site_url}/study/e2e/?PROLIFIC_PID={self.pid}&STUDY_ID=s1&SESSION_ID=x")
+        self.keep()
+
+    def consent(self) -> None:
+        # keyboard only: tab to each box, tick it with the space bar, then the button with Enter
+        boxes = self.page.get_by_role("checkbox")
+        for i in range(boxes.count()):
+            boxes.nth(i).focus()
+            self.page.keyboard.press("Space")
+        self.page.get_by_role("button", name="I agree, continue").focus()
+        self.page.keyboard.press("Enter")
+        self.page.get_by_role("heading", name="A short quiz").wait_for()
+        self.keep()
+
+    def quiz(self, answer: str) -> None:
+        self.page.get_by_role("radio", name=answer).check()
+        self.page.get_by_role("button", name="Submit answers").click()
+        self.keep()
+
+    def chat(self, text: str, screenshot: Path) -> None:
+        page = self.page
+        page.get_by_role("button", name="Start").click()
+        page.get_by_role("button", name="Start the conversation").click()
+        page.get_by_role("heading", name="Your task").wait_for()
+        wait_online(page)
+        self.keep()
+        say(page, text)
+        page.locator(".msg--bot").first.wait_for(timeout=30_000)
+        page.locator(".chat__typing").wait_for(state="hidden", timeout=30_000)
+        page.locator(".study__annotate").wait_for()
+        # the next message waits for the reply's labels
+        say_blocked = page.get_by_label("Your message")
+        say_blocked.fill("one more")
+        say_blocked.press("Enter")
+        page.locator(".study__turns", has_text="Please label").wait_for()
+        assert page.locator(".msg--user").count() == 1
+        page.screenshot(path=str(screenshot), full_page=True)
+        self.label_all()
+        # a reload mid-chat continues the same conversation: its history, and what is still to be labelled
+        page.reload()
+        wait_online(page)
+        assert page.locator(".msg--user", has_text=text).count() == 1
+        assert "Messages sent: 1" in page.locator(".study__turns").inner_text()
+        self.keep()
+        page.get_by_role("button", name="End the chat").click()
+        page.get_by_role("heading", name="About your chat with").wait_for()
+        self.keep()
+
+    def label_all(self) -> None:
+        panel = self.page.locator(".study__annotate")
+        while True:
+            try:
+                panel.wait_for(state="visible", timeout=3_000)
+            except Exception:  # noqa: BLE001 - no reply left to label
+                return
+            panel.get_by_role("checkbox", name="all good").check()
+            before = panel.locator(".study__quoted").inner_text()
+            panel.get_by_role("button", name="Save labels").click()
+            self.page.wait_for_function(
+                "([b]) => { const p = document.querySelector('.study__annotate');"
+                " return p.hidden || p.querySelector('.study__quoted').textContent !== b; }",
+                arg=[before],
+            )
+
+    def questionnaire(self, helpful: str, solved: str, comments: str) -> None:
+        page = self.page
+        page.get_by_role("radio", name=helpful, exact=False).first.check()
+        page.get_by_role("radio", name=solved, exact=True).check()
+        page.get_by_label("Anything else?").fill(comments)
+        page.get_by_role("button", name="Submit").click()
+        page.get_by_role("heading", name="Thank you for taking part!").wait_for()
+        self.keep()
+
+
+def test_three_participants_and_the_exports(study_stack, browser, artifacts_dir):
+    site = study_stack.site_url
+
+    # 1: fails the quiz, politely; a new tab (or coming back) cannot retry
+    failing = Participant(browser, site, "FAIL-1", viewport={"width": 1280, "height": 900})
+    failing.arrive()
+    failing.consent()
+    failing.quiz("A shop employee")
+    assert "not the right fit" in failing.page.content()
+    retry = failing.context.new_page()
+    retry.goto(f"{site}/study/e2e/quiz")
+    assert "not the right fit" in retry.content() and "Submit answers" not in retry.content()
+    failing.context.close()
+
+    # 2 and 3: pass, chat, label, reload, end, answer, get the code (3 on a phone)
+    entered = {}
+    for pid, context, helpful, solved, comments in (
+        ("PASS-2", {"viewport": {"width": 1280, "height": 900}}, "4", "Yes", "quick and clear"),
+        ("PASS-3", PHONE, "2", "No", ""),
+    ):
+        person = Participant(browser, site, pid, **context)
+        person.arrive()
+        person.consent()
+        person.quiz("A customer")
+        person.page.get_by_role("heading", name="Instructions").wait_for()
+        person.chat("what is the status of order 12345", artifacts_dir / f"study-chat-{pid}.png")
+        if pid == "PASS-3":
+            width = person.page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, "the questionnaire is wider than the phone"
+        person.page.screenshot(path=str(artifacts_dir / f"study-questionnaire-{pid}.png"), full_page=True)
+        person.questionnaire(helpful, solved, comments)
+        assert "E2E-CODE-7" in person.page.content()
+        person.page.screenshot(path=str(artifacts_dir / f"study-done-{pid}.png"))
+        entered[pid] = (helpful, solved, comments)
+        for html in person.seen:
+            for name in BOT_NAMES:
+                assert name not in html.replace('data-bot="study-e2e', ""), f"{name!r} shown to a participant"
+        assert person.outside == [], f"the page loaded something from outside: {person.outside}"
+        person.context.close()
+
+    # the quotas (one conversation per bot) are full: the next participant is told so
+    late = Participant(browser, site, "LATE-4", viewport={"width": 1280, "height": 900})
+    late.arrive()
+    late.consent()
+    late.quiz("A customer")
+    late.page.get_by_role("button", name="Start").click()
+    assert "all the conversations it needs" in late.page.content()
+    late.context.close()
+
+    # the exports hold exactly what was entered
+    out = study_stack.state / "exports"
+    out.mkdir()
+    study_stack.manage("export_study", "e2e", "--out", str(out))
+    conversations = list(csv.DictReader(io.StringIO((out / "e2e.conversations.csv").read_text())))
+    assert sorted(r["bot"] for r in conversations) == ["demo", "faq"]
+    assert sorted((r["q_helpful"], r["q_solved"], r["q_comments"]) for r in conversations) == sorted(entered.values())
+    assert all(r["consent_version"] == "e2e-1" and r["quiz_score"] == "1" for r in conversations)
+    demo = next(r for r in conversations if r["bot"] == "demo")
+    faq = next(r for r in conversations if r["bot"] == "faq")
+    assert demo["success"] == "true" and demo["tracker_error"] == "" and faq["success"] == ""
+    messages = list(csv.DictReader(io.StringIO((out / "e2e.messages.csv").read_text())))
+    assert messages and all(m["labels"] == "all good" for m in messages)
+    assert all(m["user_text"] == "what is the status of order 12345" for m in messages)
+    demo_rows = [m for m in messages if m["bot"] == "demo"]
+    assert demo_rows and demo_rows[0]["user_intent"] and "action_check_order_status" in demo_rows[0]["actions"]
+    assert any("Lisbon" in m["text"] for m in demo_rows)
+    records = [json.loads(line) for line in (out / "e2e.conversations.jsonl").read_text().splitlines()]
+    assert len(records) == 2 and all(r["messages"][0]["sender"] == "user" for r in records)
+    everything = "".join(p.read_text() for p in out.iterdir())
+    for pid in ("FAIL-1", "PASS-2", "PASS-3", "LATE-4"):
+        assert pid not in everything
+
+    # deleting one participant's data on request: gone from the next export
+    assert "deleted 1" in study_stack.manage("delete_participant", "PASS-2", "--study", "e2e")
+    study_stack.manage("export_study", "e2e", "--out", str(out))
+    assert len((out / "e2e.conversations.jsonl").read_text().splitlines()) == 1
