@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from process_data.redact import Redactor, iban_ok, luhn_ok, redact
 
@@ -63,3 +65,48 @@ def test_no_names_configured_and_the_shortcut() -> None:
     assert Redactor().redact("Anna will call") == "Anna will call"
     assert redact("Anna will call", ["Anna"]) == "[name] will call"
     assert Redactor(("  ", "")).redact("x") == "x"
+
+
+# --- properties ---------------------------------------------------------------------------
+
+
+def _luhn_complete(body: str) -> str:
+    for check in "0123456789":
+        if luhn_ok(body + check):
+            return body + check
+    raise AssertionError("unreachable")
+
+
+def _iban(country: str, bban: str) -> str:
+    digits = "".join(str(int(ch, 36)) for ch in bban + country + "00")
+    return f"{country}{98 - int(digits) % 97:02d}{bban}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.text("0123456789", min_size=15, max_size=15), sep=st.sampled_from(["", " ", "-"]))
+def test_any_luhn_valid_card_in_groups_is_redacted(body: str, sep: str) -> None:
+    number = _luhn_complete("4" + body[1:])
+    grouped = sep.join(number[i : i + 4] for i in range(0, 16, 4))
+    assert Redactor().redact(f"I paid with {grouped} yesterday") == "I paid with [card] yesterday"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    country=st.sampled_from(["DE", "GB", "FR", "NL", "NO", "ES"]),
+    bban=st.text("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=14, max_size=26),
+    spaced=st.booleans(),
+)
+def test_any_valid_iban_is_redacted(country: str, bban: str, spaced: bool) -> None:
+    iban = _iban(country, bban)
+    assert iban_ok(iban)
+    shown = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)) if spaced else iban
+    assert Redactor().redact(f"refund to {shown} please") == "refund to [iban] please"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cs",)), max_size=80))
+def test_redaction_is_idempotent_and_keeps_text_without_digits_or_at(text: str) -> None:
+    once = TEAM.redact(text)
+    assert TEAM.redact(once) == once
+    if not any(ch.isdigit() or ch == "@" for ch in text):
+        assert once == Redactor().redact(text) == text
