@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 
 import pytest
 from rasa.engine.runner.dask import DaskGraphRunner
 
-from launcher import paths
 from launcher.nlu_eval import load_agent
 from rasa_bot.channels.graph_runner import SequentialGraphRunner
+from tests.tracker_events import comparable, corpus_texts
 
 pytestmark = pytest.mark.integration
 
@@ -24,23 +23,6 @@ def agents(demo_bot):
     assert isinstance(rasa_agent.processor.graph_runner, DaskGraphRunner)
     ours.processor.graph_runner = SequentialGraphRunner.replacing(ours.processor.graph_runner)
     return rasa_agent, ours
-
-
-def corpus_texts() -> list[str]:
-    with paths.DEMO_CORPUS.open(newline="", encoding="utf-8") as f:
-        return [row["utterance"] for row in csv.DictReader(f)]
-
-
-def comparable(events: list[dict]) -> list[dict]:
-    """Events without what differs between any two runs (times, message ids)."""
-    drop = {"timestamp", "message_id"}
-    out = []
-    for event in events:
-        event = {k: v for k, v in event.items() if k not in drop}
-        if isinstance(event.get("parse_data"), dict):
-            event["parse_data"] = {k: v for k, v in event["parse_data"].items() if k not in drop}
-        out.append(event)
-    return out
 
 
 def test_same_understanding_of_every_corpus_message(agents):

@@ -19,7 +19,6 @@ stale history must make the comparison fail.
 from __future__ import annotations
 
 import asyncio
-import csv
 from pathlib import Path
 
 import pytest
@@ -31,6 +30,7 @@ from rasa_bot.channels.action_calls import HistoryWindow, window_action_history
 from rasa_bot.channels.policy_windows import install_policy_windows
 from rasa_bot.stores import history_tracker
 from rasa_bot.stores.sqlite_tracker_store import SQLiteTrackerStore
+from tests.tracker_events import comparable, corpus_texts
 
 pytestmark = pytest.mark.integration
 
@@ -80,11 +80,6 @@ stories:
 """
 
 
-def corpus_texts() -> list[str]:
-    with paths.DEMO_CORPUS.open(newline="", encoding="utf-8") as f:
-        return [row["utterance"] for row in csv.DictReader(f)]
-
-
 def conversations() -> list[list[str]]:
     """Short and long conversations over the demo corpus, with forms, rewinds, restarts and new sessions."""
     texts = corpus_texts()
@@ -92,18 +87,6 @@ def conversations() -> list[list[str]]:
     convs.append((FORM_AND_REWIND_TURNS + texts[::7])[:200])  # long: 200 messages
     convs.append([t for pair in zip(texts[1::3], FORM_AND_REWIND_TURNS * 8, strict=False) for t in pair][:150])
     return convs
-
-
-def comparable(events: list[dict]) -> list[dict]:
-    """Events without what differs between any two runs (times, message ids)."""
-    drop = {"timestamp", "message_id"}
-    out = []
-    for event in events:
-        event = {k: v for k, v in event.items() if k not in drop}
-        if isinstance(event.get("parse_data"), dict):
-            event["parse_data"] = {k: v for k, v in event["parse_data"].items() if k not in drop}
-        out.append(event)
-    return out
 
 
 @pytest.fixture(scope="module")
