@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from process_data import ConversionError
 from process_data.retrieval import (
@@ -142,3 +144,29 @@ def test_settings_file(tmp_path: Path) -> None:
         path.write_text(text, encoding="utf-8")
         with pytest.raises(ConversionError, match=message):
             load_config(path)
+
+
+WORDS = st.text("abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=9)
+MESSAGES = st.lists(WORDS, min_size=1, max_size=6).map(" ".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(MESSAGES, MESSAGES, st.sampled_from(["a", "b", "c"])), min_size=1, max_size=25),
+    st.sampled_from([(), ("b",), ("a", "c")]),
+)
+def test_an_indexed_message_finds_its_own_reply_and_excluded_ones_never(rows, excluded) -> None:
+    pairs = [PastPair(q, r, c) for q, r, c in rows]
+    kept = [p for p in pairs if p.conversation not in excluded]
+    if not kept:
+        with pytest.raises(ValueError):
+            ReplyIndex.build(pairs, RetrievalConfig(exclude_conversations=excluded))
+        return
+    index = ReplyIndex.build(pairs, RetrievalConfig(exclude_conversations=excluded))
+    assert len(index) == len(kept)
+    for p in kept:
+        hits = index.search(p.client, len(kept))
+        # the message itself scores 1 (so may others with the same n-gram profile: "ab ab" and "ab")
+        assert hits[0].score == pytest.approx(1.0, abs=1e-4)
+        assert p.reply.strip() in {h.reply for h in hits if h.score > 1 - 1e-4}
+        assert all(h.conversation not in excluded for h in hits)
