@@ -17,7 +17,7 @@ PYTHON310 := $(shell for c in $(PY310_CANDIDATES); do \
 endif
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run run-bots build test test-unit lint system-deps clean distclean
+.PHONY: help run run-bots run-study build test test-unit lint system-deps clean distclean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ run: $(VENV)/.installed $(NODE_DIR)/.installed  ## convert the corpus, train if 
 
 run-bots: $(VENV)/.installed $(NODE_DIR)/.installed  ## two Rasa bots (default, logistic regression) + a scripted bot; one URL each
 	$(PY) -m launcher run-bots --corpus "$(CORPUS)"
+
+run-study: $(VENV)/.installed $(NODE_DIR)/.installed  ## run-bots with a demo study (STUDY=file.yml for another); prints the participant and admin links
+	$(PY) -m launcher run-study --corpus "$(CORPUS)" $(if $(STUDY),--study "$(STUDY)")
 
 build: $(VENV)/.installed  ## convert the corpus and train if needed, without serving
 	$(PY) -m launcher build --corpus "$(CORPUS)"

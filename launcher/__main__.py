@@ -1,10 +1,11 @@
-"""``python -m launcher run|run-bots|build [--corpus CSV]``: convert, train if needed, serve, print the URLs.
+"""``python -m launcher run|run-bots|run-study|build [--corpus CSV]``: convert, train if needed, serve, print the URLs.
 
 ``run`` (``make run``) serves the one demo bot; ``run-bots`` (``make run-bots``)
 serves three bots side by side: the demo bot (``demo``, the default pipeline),
 the same corpus trained with Rasa's stock logistic-regression pipeline
 (``logreg``, rasa_bot/config-logreg.yml) and a scripted FAQ baseline (``faq``),
-each on its own port, all registered in the site's bot registry.
+each on its own port, all registered in the site's bot registry. ``run-study``
+(``make run-study``) serves the same bots with a demo study loaded (launcher/study.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .services import (
     port_in_use,
     rasa_workers,
 )
+from .study import DEMO_STUDY, ensure_admin, load_study, study_env, study_links
 
 #: ``make run-bots``: the second Rasa bot (same corpus, Rasa's stock logistic-regression pipeline) ...
 LOGREG_BOT = ("logreg", "Customer service (logistic regression)", "config-logreg.yml")
@@ -104,17 +106,19 @@ def write_bots_file(cfg: StackConfig, path: Path, labels: dict[str, str]) -> Pat
     return path
 
 
-def cmd_run(args: argparse.Namespace, several: bool = False) -> int:
+def cmd_run(args: argparse.Namespace, several: bool = False, study: Path | None = None) -> int:
     env_file, state_dir = Path(args.env_file), Path(args.state_dir)
     if ensure_env_file(env_file):
         print(f"wrote development secrets to {env_file} (not committed)")
     env = load_env(env_file)
+    if study is not None:
+        study_env(env)
     ports = _ports(env, {**DEFAULT_PORTS, **RUN_BOTS_PORTS} if several else DEFAULT_PORTS)
     rasa_workers(env)  # a bad RASA_WORKERS fails now, not after converting and training
     model = cmd_build(args)
     index = retrieval_index(Path(args.bot_dir), quiet=True)  # built (or found) by cmd_build just now
-    if index is not None:
-        env.setdefault("RETRIEVAL_INDEX", str(index))
+    if index is not None and not env.get("RETRIEVAL_INDEX", "").strip():
+        env["RETRIEVAL_INDEX"] = str(index)
     log_dir = state_dir / "logs"
     cfg = StackConfig(
         bot_dir=Path(args.bot_dir),
@@ -141,7 +145,14 @@ def cmd_run(args: argparse.Namespace, several: bool = False) -> int:
     started = time.monotonic()
     try:
         stack.start()
-        if several:
+        if study is not None:
+            slug = load_study(env, state_dir, study)
+            print(
+                f"\nready in {time.monotonic() - started:.0f} s. The study {slug!r}:\n"
+                f"{study_links(cfg.site_url, slug, ensure_admin(env, state_dir))}Press Ctrl-C to stop.\n",
+                flush=True,
+            )
+        elif several:
             lines = "".join(f"  {bot_id:<8} Open {url}\n" for bot_id, url in cfg.bot_urls().items())
             print(
                 f"\nready in {time.monotonic() - started:.0f} s. One chat per bot:\n{lines}"
@@ -177,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         ("build", "convert the corpus and train if needed"),
         ("run", "build, then serve the demo bot"),
         ("run-bots", "build, then serve two Rasa bots (default and logistic-regression pipelines) and a scripted bot"),
+        ("run-study", "run-bots with a study loaded; prints the participant link and the admin link"),
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--corpus", default=str(paths.DEMO_CORPUS), help="CSV corpus (default: the demo corpus)")
@@ -188,12 +200,15 @@ def main(argv: list[str] | None = None) -> int:
                 "--env-file", default=str(paths.ENV_FILE), help="settings file, made if missing (default: .env)"
             )
             p.add_argument("--state-dir", default=str(paths.RUN_DIR), help="logs and SQLite databases (default: .run/)")
+        if name == "run-study":
+            p.add_argument("--study", default=str(DEMO_STUDY), help="the study YAML (default: the demo study)")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
             cmd_build(args)
             return 0
-        return cmd_run(args, several=args.command == "run-bots")
+        study = Path(args.study) if args.command == "run-study" else None
+        return cmd_run(args, several=args.command in ("run-bots", "run-study"), study=study)
     except (ConversionError, RuntimeError, ServiceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
