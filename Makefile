@@ -111,7 +111,7 @@ bench-scale: $(VENV)/.installed  ## throughput with 1 and 2 Rasa instances on Po
 	$(PY) bench/bench_scale.py
 
 # --- converter and serving figures ----------------------------------------------------------------
-.PHONY: bench-convert bench-load bench-turns bench-history
+.PHONY: bench-convert bench-load bench-turns bench-history bench-retrieval
 bench-convert: $(VENV)/.installed  ## 1,000,000-row CSV through the converter CLI; bench/results/convert.md
 	$(PY) bench/bench_convert.py
 
@@ -123,3 +123,6 @@ bench-turns: $(VENV)/.installed  ## what a turn costs by kind (answers, custom a
 
 bench-history: $(VENV)/.installed  ## per-message time after 10, 50, 200 messages, before/after; bench/results/history.md
 	$(PY) bench/bench_history.py
+
+bench-retrieval: $(VENV)/.installed  ## past answers: held-out evaluation, threshold trade-off, 100,000-pair speed; bench/results/retrieval.md
+	$(PY) bench/bench_retrieval.py
