@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from .exports import EXPORTS, export_text
-from .models import Annotation, Message, Participant, Scenario, Study, StudyBot, StudyConversation
+from .models import Annotation, BlockedId, Message, Participant, Scenario, Study, StudyBot, StudyConversation
 from .selectors import study_progress
 from .services import participant_delete, participants_delete
 
@@ -45,6 +45,7 @@ class StudyAdmin(admin.ModelAdmin):
         ("Instructions and quiz", {"fields": ("instructions", "quiz", "quiz_pass_mark")}),
         ("Annotations and questionnaire", {"fields": ("annotation_labels", "annotation_required", "questionnaire")}),
         ("Completion", {"fields": ("completion_code", "completion_url", "invite_token")}),
+        ("Acceptability checks", {"fields": ("acceptability",)}),
         ("Data", {"fields": ("exports", "created_at", "updated_at")}),
     )
 
@@ -164,10 +165,22 @@ class MessageInline(admin.TabularInline):
 
 @admin.register(StudyConversation)
 class StudyConversationAdmin(admin.ModelAdmin):
-    list_display = ("chat_id", "participant", "study_bot", "scenario", "status", "user_turns", "success")
+    list_display = ("chat_id", "participant", "study_bot", "scenario", "status", "user_turns", "success", "flags")
     list_filter = ("participant__study", "status", "study_bot__bot")
     readonly_fields = [f.name for f in StudyConversation._meta.fields]
     inlines = (MessageInline,)
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(BlockedId)
+class BlockedIdAdmin(admin.ModelAdmin):
+    """The soft block list: hashes only (add ids with ``manage.py block_participant``); staff may lift a block."""
+
+    list_display = ("external_id_hash", "study", "created_at")
+    list_filter = ("study",)
+    readonly_fields = ("study", "external_id_hash", "created_at")
 
     def has_add_permission(self, request):
         return False

@@ -54,6 +54,7 @@ CONVERSATION_COLUMNS = (
     "consent_version",
     "quiz_score",
     "tracker_error",
+    "flags",
 )
 
 
@@ -120,6 +121,7 @@ def conversation_rows(study: Study) -> Iterator[dict[str, Any]]:
             "consent_version": c.participant.consent_version,
             "quiz_score": "" if c.participant.quiz_score is None else c.participant.quiz_score,
             "tracker_error": c.tracker_error,
+            "flags": "|".join(c.flags),
         }
         for q in study.questionnaire:
             row[f"q_{q['id']}"] = c.answers.get(q["id"], "")
@@ -146,6 +148,7 @@ def conversation_records(study: Study) -> Iterator[dict[str, Any]]:
             "consent_version": c.participant.consent_version,
             "quiz_score": c.participant.quiz_score,
             "tracker_error": c.tracker_error or None,
+            "acceptability": list(c.flags),
             "answers": c.answers,
             "messages": [
                 {

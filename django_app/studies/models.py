@@ -42,6 +42,9 @@ class Study(models.Model):
     completion_code = models.CharField(max_length=100)
     completion_url = models.URLField(blank=True)
     invite_token = models.CharField(max_length=100, blank=True, help_text="When set, the invite link must carry it.")
+    acceptability = models.JSONField(
+        default=dict, blank=True, help_text="Thresholds of the acceptability checks (studies.acceptability.Rules)."
+    )
     source = models.TextField(blank=True, help_text="The YAML file last loaded.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -165,6 +168,7 @@ class StudyConversation(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     success = models.BooleanField(null=True, blank=True, help_text="The scenario's check; empty when none ran.")
     tracker_error = models.CharField(max_length=300, blank=True)
+    flags = models.JSONField(default=list, blank=True, help_text="Acceptability checks the participant's side failed.")
     answers = models.JSONField(default=dict, blank=True, help_text="The questionnaire's answers by question id.")
 
     class Meta:
@@ -213,3 +217,18 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message}: {', '.join(self.labels)}"
+
+
+class BlockedId(models.Model):
+    """A soft block: an external id (kept as its keyed hash) turned away politely by one study, or by all."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, null=True, blank=True, related_name="blocked_ids")
+    external_id_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "blocked external id"
+        constraints = [models.UniqueConstraint(fields=["study", "external_id_hash"], name="blockedid_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug if self.study else 'all studies'}: {self.external_id_hash[:12]}…"

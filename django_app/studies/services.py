@@ -24,7 +24,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from .models import Annotation, Message, Participant, Scenario, Study, StudyBot, StudyConversation
+from .acceptability import Rules, Said, failed_checks
+from .models import Annotation, BlockedId, Message, Participant, Scenario, Study, StudyBot, StudyConversation
 from .study_file import StudyFileError, StudySpec
 from .tracker import success_check, tracker_fetch, user_turns
 
@@ -94,6 +95,7 @@ def study_load(*, spec: StudySpec, source: str = "study.yml") -> LoadResult:
             "completion_code",
             "completion_url",
             "invite_token",
+            "acceptability",
         )
     }
     fields["source"] = spec.source_text
@@ -151,13 +153,15 @@ def participant_enrol(*, study: Study, source: str = "", external_id: str = "", 
     """A participant of the study: the one already enrolled under this external id, or a new one.
 
     Raises:
-        StudyClosed: The study takes no participants, or the invite token is wrong.
+        StudyClosed: The study takes no participants, the invite token is wrong, or the id is blocked.
     """
     if not study.active:
         raise StudyClosed("This study is closed. Thank you for your interest.")
     if study.invite_token and not hmac.compare_digest(invite, study.invite_token):
         raise StudyClosed("This link is not valid. Please use the link you were sent.")
     digest = external_id_hash(external_id) if external_id else ""
+    if digest and BlockedId.objects.filter(Q(study=study) | Q(study=None), external_id_hash=digest).exists():
+        raise StudyClosed("This study is not available to you. Thank you for your interest.")
     if digest:
         found = Participant.objects.filter(study=study, external_id_hash=digest).first()
         if found is not None:
@@ -418,6 +422,11 @@ def _read_tracker(conversation: StudyConversation) -> None:
         )
 
 
+def _rules(study: Study) -> Rules:
+    known = {k: v for k, v in (study.acceptability or {}).items() if k in Rules.__dataclass_fields__}
+    return Rules(**known)
+
+
 def conversation_finish(*, conversation: StudyConversation) -> StudyConversation:
     """End the chat (on to its questionnaire): at least the minimum turns; reads the Rasa tracker once.
 
@@ -438,6 +447,9 @@ def conversation_finish(*, conversation: StudyConversation) -> StudyConversation
         if study.annotation_required and c.messages.filter(sender="bot", annotation=None).exists():
             raise StudyError("Please label the assistant's last reply first.")
         _read_tracker(c)
+        c.flags = failed_checks(
+            [Said(m.sender, m.text, m.sent_at) for m in c.messages.order_by("index")], _rules(study)
+        )
         c.status = StudyConversation.Status.RATING
         c.chat_ended_at = timezone.now()
         c.save()
@@ -502,6 +514,22 @@ def participation_finish(*, participant: Participant) -> Participant:
         p.finished_at = timezone.now()
         p.save()
     return p
+
+
+def external_ids_block(*, external_ids: list[str], study: Study | None = None) -> int:
+    """Soft-block these external ids (kept as keyed hashes) in one study or all; how many were new."""
+    new = 0
+    with transaction.atomic():
+        for value in external_ids:
+            _, created = BlockedId.objects.get_or_create(study=study, external_id_hash=external_id_hash(value))
+            new += created
+    return new
+
+
+def external_ids_unblock(*, external_ids: list[str], study: Study | None = None) -> int:
+    """Lift soft blocks; how many were removed."""
+    hashes = [external_id_hash(v) for v in external_ids]
+    return BlockedId.objects.filter(study=study, external_id_hash__in=hashes).delete()[0]
 
 
 def participant_delete(*, external_id: str, study: Study | None = None) -> int:

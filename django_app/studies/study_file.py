@@ -24,6 +24,7 @@ The format (docs/studies.md has a full example)::
       - {id: comments, type: text, text: ..., required: false}
     completion: {code: C0DE42, url: https://app.prolific.com/submissions/complete?cc=C0DE42}
     invite: a-secret-token           # optional: the invite link must carry ?invite=...
+    acceptability: {min_mean_words: 2, pasted_min_chars: 30, max_words_per_second: 10}   # optional
 
 Which bots exist is checked against the registry by ``studies.services.study_load``.
 """
@@ -53,6 +54,7 @@ TOP_KEYS = {
     "questionnaire": False,
     "completion": True,
     "invite": False,
+    "acceptability": False,
 }
 
 
@@ -107,6 +109,7 @@ class StudySpec:
     completion_code: str
     completion_url: str
     invite_token: str
+    acceptability: dict[str, float] = field(default_factory=dict)
     source_text: str = ""
     #: Line of each bot entry, for the registry check's messages.
     lines: dict[str, int] = field(default_factory=dict)
@@ -182,6 +185,19 @@ class _Reader:
             return None
         if value < minimum:
             self.problem(node, path, f"must be at least {minimum}")
+            return None
+        return value
+
+    def number(self, node: yaml.Node | None, path: str, minimum: float) -> float | None:
+        if node is None:
+            return None
+        value = self.scalar(node, path)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            if isinstance(node, yaml.ScalarNode):
+                self.problem(node, path, f"expected a number, not {value!r}")
+            return None
+        if value < minimum:
+            self.problem(node, path, f"must be at least {minimum:g}")
             return None
         return value
 
@@ -414,6 +430,14 @@ def parse_study_file(text: str, *, source: str = "study.yml") -> StudySpec:
     if url and not re.match(r"^https?://[^\s/]+", url):
         r.problem(_v(completion, "url"), "completion.url", "expected an http:// or https:// URL")
     invite = r.text(_v(top, "invite"), "invite", "")
+    rules: dict[str, float] = {}
+    if _v(top, "acceptability") is not None:
+        keys = {"min_mean_words": False, "pasted_min_chars": False, "max_words_per_second": False}
+        a = r.mapping(_v(top, "acceptability"), "acceptability", keys)
+        for name, minimum in (("min_mean_words", 0), ("pasted_min_chars", 1), ("max_words_per_second", 0.1)):
+            value = r.number(_v(a, name), f"acceptability.{name}", minimum) if a else None
+            if value is not None:
+                rules[name] = int(value) if name == "pasted_min_chars" else value
 
     if r.problems:
         raise StudyFileError(r.problems)
@@ -440,6 +464,7 @@ def parse_study_file(text: str, *, source: str = "study.yml") -> StudySpec:
         completion_code=code or "",
         completion_url=url or "",
         invite_token=invite or "",
+        acceptability=rules,
         source_text=text,
         lines={b.bot: b.line for b in bots},
     )

@@ -559,3 +559,99 @@ class PageTests(TestCase):
         assert response.status_code == 200 and response["Content-Disposition"].endswith('lamps.conversations.jsonl"')
         assert self.client.get(reverse("admin:studies_study_change", args=[self.study.pk])).status_code == 200
         assert self.client.get(reverse("admin:studies_delete_participant")).status_code == 200
+
+
+# ---------- acceptability checks and the soft block list ----------
+
+
+def said(*items):
+    """(sender, text, seconds after the start) -> the checks' messages."""
+    from datetime import datetime
+    from datetime import timezone as tz
+
+    from studies.acceptability import Said
+
+    start = datetime(2026, 1, 1, tzinfo=tz.utc)
+    return [Said(s, t, start + timedelta(seconds=at)) for s, t, at in items]
+
+
+REPLY = "Order 12345, placed on 2 November for delivery to Lisbon, is shipped."
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        (
+            said(("user", "where is my order 12345", 0), ("bot", REPLY, 2), ("user", "thanks, when will it come", 30)),
+            [],
+        ),
+        (said(("user", "order", 0), ("bot", REPLY, 2), ("user", "ok", 30)), ["few_words"]),
+        (
+            said(("user", "where is my order", 0), ("bot", REPLY, 2), ("user", "Where  is my ORDER", 30)),
+            ["repeated_message"],
+        ),
+        (
+            said(("user", "where is my order", 0), ("bot", REPLY, 2), ("user", f"you said {REPLY.lower()}", 40)),
+            ["pasted_bot_text"],
+        ),
+        (
+            said(("user", "where is my order", 0), ("bot", REPLY, 2), ("user", "and when will it arrive", 3)),
+            ["too_fast"],
+        ),
+    ],
+)
+def test_acceptability_checks(messages, expected):
+    from studies.acceptability import failed_checks
+
+    assert failed_checks(messages) == expected
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        ({"min_mean_words": "many"}, "field 'acceptability.min_mean_words': expected a number"),
+        ({"max_words_per_second": 0}, "field 'acceptability.max_words_per_second': must be at least 0.1"),
+        ({"speed": 3}, "field 'acceptability.speed': unknown field"),
+    ],
+)
+def test_acceptability_settings_mistakes(rules, expected):
+    assert any(expected in p for p in problems(study_text(acceptability=rules)))
+
+
+class AcceptabilityAndBlockTests(TestCase):
+    def setUp(self):
+        self.study = study_create(acceptability={"min_mean_words": 3})
+
+    def test_the_checks_are_recorded_per_conversation_and_exported(self):
+        assert self.study.acceptability == {"min_mean_words": 3}
+        p = participant_at(self.study)
+        c = services.conversation_assign(participant=p)
+        services.message_record(conversation=c, sender="user", text="hi there")
+        services.conversation_finish(conversation=c)
+        services.questionnaire_submit(conversation=c, answers={"helpful": "3", "solved": "No"})
+        c.refresh_from_db()
+        assert c.flags == ["few_words"]
+        (row,) = csv.DictReader(io.StringIO(export_text(self.study, "conversations")))
+        assert row["flags"] == "few_words"
+        assert json.loads(export_text(self.study, "jsonl"))["acceptability"] == ["few_words"]
+
+    def test_a_blocked_id_is_turned_away_politely_and_only_its_hash_is_kept(self):
+        out = io.StringIO()
+        call_command("block_participant", "BAD-1", "--study", "lamps", stdout=out)
+        assert "blocked 1 new in study 'lamps'" in out.getvalue()
+        with pytest.raises(services.StudyClosed, match="not available to you"):
+            services.participant_enrol(study=self.study, source="prolific", external_id="BAD-1")
+        from studies.models import BlockedId
+
+        assert list(BlockedId.objects.values_list("external_id_hash", flat=True)) == [
+            services.external_id_hash("BAD-1")
+        ]
+        response = Client().get(reverse("studies:start", args=["lamps"]) + "?PROLIFIC_PID=BAD-1")
+        assert response.status_code == 403 and "not available to you" in response.content.decode()
+        call_command("block_participant", "BAD-1", "--study", "lamps", "--unblock", stdout=out)
+        assert services.participant_enrol(study=self.study, source="prolific", external_id="BAD-1")
+        call_command("block_participant", "BAD-2", stdout=out)  # every study
+        with pytest.raises(services.StudyClosed):
+            services.participant_enrol(study=self.study, external_id="BAD-2")
+        with pytest.raises(CommandError, match="no study"):
+            call_command("block_participant", "X", "--study", "nope")
