@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from .exports import EXPORTS, export_text
+from .exports import EXPORTS, export_text, export_texts
 from .models import Annotation, BlockedId, Message, Participant, Scenario, Study, StudyBot, StudyConversation
 from .selectors import study_progress
 from .services import participant_delete, participants_delete
@@ -31,12 +31,26 @@ class DeleteByExternalIdForm(forms.Form):
     external_id = forms.CharField(label="External id (e.g. PROLIFIC_PID or MTurk workerId)", max_length=200)
 
 
+def _export_action(kind: str):
+    suffix = EXPORTS[kind][0]
+
+    def action(modeladmin, request, queryset):
+        content_type = "text/csv" if suffix.endswith(".csv") else "application/x-ndjson"
+        response = HttpResponse(export_texts(list(queryset), kind), content_type=f"{content_type}; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="studies{suffix}"'
+        return response
+
+    action.__name__ = f"export_{kind}"
+    return admin.action(description=f"Export the selected studies: {kind} ({suffix.lstrip('.')})")(action)
+
+
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
     list_display = ("slug", "title", "active", "blind", "assignment", "participant_link", "exports")
     list_filter = ("active", "blind", "assignment")
     search_fields = ("slug", "title")
     inlines = (StudyBotInline, ScenarioInline)
+    actions = tuple(_export_action(kind) for kind in sorted(EXPORTS))
     readonly_fields = ("progress", "participant_link", "exports", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("slug", "title", "active", "blind", "assignment", "participant_link", "progress")}),

@@ -188,19 +188,33 @@ def write_jsonl(records: Iterable[dict[str, Any]], out: io.TextIOBase) -> int:
     return count
 
 
-#: The export kinds: name → (file suffix, writer of a study into a text stream).
+def _all(rows, studies: list[Study]) -> Iterator[dict[str, Any]]:
+    for study in studies:
+        yield from rows(study)
+
+
+#: The export kinds: name → (file suffix, writer of studies into a text stream). One file holds one study or
+#: several (every row names its study; the conversations CSV has the union of their questionnaires' columns).
 EXPORTS = {
-    "messages": (".messages.csv", lambda study, out: write_csv(message_rows(study), MESSAGE_COLUMNS, out)),
+    "messages": (
+        ".messages.csv",
+        lambda studies, out: write_csv(_all(message_rows, studies), MESSAGE_COLUMNS, out),
+    ),
     "conversations": (
         ".conversations.csv",
-        lambda study, out: write_csv(conversation_rows(study), CONVERSATION_COLUMNS, out),
+        lambda studies, out: write_csv(_all(conversation_rows, studies), CONVERSATION_COLUMNS, out),
     ),
-    "jsonl": (".conversations.jsonl", lambda study, out: write_jsonl(conversation_records(study), out)),
+    "jsonl": (".conversations.jsonl", lambda studies, out: write_jsonl(_all(conversation_records, studies), out)),
 }
+
+
+def export_texts(studies: list[Study], kind: str) -> str:
+    """One export of several studies as text, in one file."""
+    out = io.StringIO()
+    EXPORTS[kind][1](studies, out)
+    return out.getvalue()
 
 
 def export_text(study: Study, kind: str) -> str:
     """One export of a study as text."""
-    out = io.StringIO()
-    EXPORTS[kind][1](study, out)
-    return out.getvalue()
+    return export_texts([study], kind)

@@ -9,10 +9,12 @@ neutral id from ``widget.json``.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timezone
 
 from bots.models import BotUnavailable
 from chat.services import conversation_token
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +27,7 @@ from .selectors import conversation_messages, participant_get, participant_next,
 from .services import StudyError
 
 SESSION_KEY = "studies"
+logger = logging.getLogger(__name__)
 
 
 def _study(slug: str) -> Study:
@@ -80,6 +83,10 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
             )
         except StudyError as exc:
             return _page(request, "closed.html", study, message=str(exc), status=403)
+        except ImproperlyConfigured:
+            logger.exception("study %s: cannot enrol a participant with an external id", study.slug)
+            message = "This study cannot take participants right now. Please try again later."
+            return _page(request, "closed.html", study, message=message, status=503)
         _remember(request, participant)
     return _go(study, participant)
 

@@ -39,7 +39,7 @@ class Command(BaseCommand):
                 fd, tmp = tempfile.mkstemp(dir=out, prefix=".export-")
                 try:
                     with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                        count = write(study, fh)
+                        count = write([study], fh)
                     os.replace(tmp, target)
                 except BaseException:
                     Path(tmp).unlink(missing_ok=True)
