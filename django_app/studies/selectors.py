@@ -51,6 +51,7 @@ class NextChoice:
     over_limit: bool
     bots: list[tuple[StudyBot, str]]
     full: bool
+    timed_out: bool
 
 
 def participant_next(participant: Participant) -> NextChoice:
@@ -59,12 +60,14 @@ def participant_next(participant: Participant) -> NextChoice:
     done = participant.conversations.filter(status=StudyConversation.Status.COMPLETED).count()
     had = participant.conversations.exclude(status=StudyConversation.Status.ABANDONED).count()
     open_bots = study_bots_open(study)
+    last = participant.conversations.order_by("-started_at", "-pk").first()
     return NextChoice(
         completed=done,
         limit=study.max_conversations,
         over_limit=had >= study.max_conversations,
         bots=[(sb, sb.participant_label) for sb, _ in open_bots],
         full=not open_bots,
+        timed_out=last is not None and last.status == StudyConversation.Status.ABANDONED,
     )
 
 

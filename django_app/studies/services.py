@@ -49,6 +49,10 @@ class QuotasFull(StudyError):
     pass
 
 
+class TimedOut(StudyError):
+    pass
+
+
 # ---------- loading ----------
 
 
@@ -302,6 +306,30 @@ def conversation_open(participant: Participant) -> StudyConversation | None:
     )
 
 
+def _idle(conversation: StudyConversation, study: Study, now: datetime) -> bool:
+    return conversation.last_activity_at < now - timedelta(minutes=study.idle_timeout_minutes)
+
+
+def conversation_expire(*, participant: Participant) -> StudyConversation | None:
+    """Abandon the participant's chat if it has been idle past the study's timeout; the abandoned one, or None.
+
+    An abandoned conversation no longer holds a place in its bot's quota nor counts toward the participant's limit;
+    the participant is offered a new one.
+    """
+    study = participant.study
+    with transaction.atomic():
+        current = (
+            StudyConversation.objects.select_for_update()
+            .filter(participant=participant, status=StudyConversation.Status.CHATTING)
+            .first()
+        )
+        if current is None or not _idle(current, study, timezone.now()):
+            return None
+        current.status = StudyConversation.Status.ABANDONED
+        current.save(update_fields=["status"])
+    return current
+
+
 def conversation_assign(
     *, participant: Participant, study_bot: StudyBot | None = None, rng: random.Random | None = None
 ) -> StudyConversation:
@@ -320,6 +348,7 @@ def conversation_assign(
     study = participant.study
     with transaction.atomic():
         p = _locked(participant)
+        conversation_expire(participant=p)
         current = conversation_open(p)
         if current is not None:
             return current
@@ -355,8 +384,11 @@ def message_record(
     """Record a message the participant's widget showed.
 
     Raises:
+        TimedOut: The chat was idle past the study's timeout (it is abandoned now).
         StudyError: The chat is over, the turn limit is reached, or the last bot message still needs its labels.
     """
+    if conversation_expire(participant=conversation.participant) is not None:
+        raise TimedOut("This chat timed out. Please start a new one.")
     if sender not in Message.Sender.values:
         raise StudyError("Unknown sender.")
     study = conversation.participant.study
@@ -398,6 +430,7 @@ def annotation_create(*, message: Message, labels: list[str]) -> Annotation:
             raise StudyError("This chat is over.")
         ordered = [x for x in study.annotation_labels if x in labels]
         annotation, _ = Annotation.objects.update_or_create(message=message, defaults={"labels": ordered})
+        StudyConversation.objects.filter(pk=message.conversation_id).update(last_activity_at=timezone.now())
     return annotation
 
 
@@ -412,7 +445,10 @@ def _read_tracker(conversation: StudyConversation) -> None:
         conversation.tracker_error = str(exc)[:300]
         return
     turns = user_turns(tracker)
-    for message, turn in zip(conversation.messages.filter(sender="user").order_by("index"), turns, strict=False):
+    shown = list(conversation.messages.filter(sender="user").order_by("index"))
+    if len(shown) != len(turns):  # a message the page did not record, or one the bot never got
+        conversation.tracker_error = f"the page recorded {len(shown)} user messages, Rasa's tracker has {len(turns)}"
+    for message, turn in zip(shown, turns, strict=False):
         message.intent, message.confidence, message.actions = turn.intent, turn.confidence, turn.actions
         message.save(update_fields=["intent", "confidence", "actions"])
     scenario = conversation.scenario
@@ -451,7 +487,7 @@ def conversation_finish(*, conversation: StudyConversation) -> StudyConversation
             [Said(m.sender, m.text, m.sent_at) for m in c.messages.order_by("index")], _rules(study)
         )
         c.status = StudyConversation.Status.RATING
-        c.chat_ended_at = timezone.now()
+        c.chat_ended_at = c.last_activity_at = timezone.now()
         c.save()
     return c
 

@@ -66,7 +66,9 @@ class _Step:
         self.redirect: HttpResponse | None = None
         if self.participant is None:
             self.redirect = redirect(reverse("studies:start", args=[slug]))
-        elif participant_step(self.participant) != step:
+            return
+        services.conversation_expire(participant=self.participant)  # an idle chat is abandoned: a new one is offered
+        if participant_step(self.participant) != step:
             self.redirect = _go(self.study, self.participant)
 
 
@@ -276,6 +278,8 @@ def message(request: HttpRequest, slug: str) -> JsonResponse:
         sent_at = datetime.fromtimestamp(ts / 1000, tz=timezone.utc)
     try:
         recorded = services.message_record(conversation=current, sender=sender, text=text, sent_at=sent_at)
+    except services.TimedOut as exc:
+        return _json({"error": "timed_out", "message": str(exc)}, status=409)
     except StudyError as exc:
         return _json({"error": "refused", "message": str(exc)}, status=409)
     current.refresh_from_db()

@@ -415,6 +415,13 @@ class TrackerAndExportTests(TestCase):
         c.refresh_from_db()
         assert c.status == "completed" and c.success is None and "unreachable" in c.tracker_error
 
+    def test_a_tracker_with_other_user_messages_than_the_page_is_flagged(self):
+        shorter = {**TRACKER, "events": TRACKER["events"][:5]}
+        c, _ = self.run_conversation(lambda **kw: shorter)
+        c.refresh_from_db()
+        assert c.tracker_error == "the page recorded 2 user messages, Rasa's tracker has 1"
+        assert c.messages.get(index=0).intent == "greet"
+
     def test_deleting_a_participant_by_external_id_removes_them_from_the_database_and_exports(self):
         c, _ = self.run_conversation(lambda **kw: TRACKER)
         out = io.StringIO()
@@ -702,3 +709,45 @@ class SettingsAndAdminExportTests(TestCase):
         assert response.status_code == 200 and response["Content-Disposition"].endswith('studies.conversations.jsonl"')
         records = [json.loads(line) for line in response.content.decode().splitlines()]
         assert sorted(r["study"] for r in records) == ["lamps", "other"]
+
+
+class IdleTimeoutTests(TestCase):
+    def test_an_idle_chat_is_abandoned_does_not_count_and_a_new_one_is_offered(self):
+        study = study_create()
+        p = participant_at(study)
+        client = Client()
+        session = client.session
+        session["studies"] = {"lamps": str(p.pk)}
+        session.save()
+        first = services.conversation_assign(participant=p)
+        services.message_record(conversation=first, sender="user", text="hello there")
+        StudyConversation.objects.filter(pk=first.pk).update(last_activity_at=timezone.now() - timedelta(minutes=31))
+        with pytest.raises(services.TimedOut, match="timed out"):
+            services.message_record(conversation=first, sender="user", text="still there?")
+        first.refresh_from_db()
+        assert first.status == "abandoned"
+        assert client.get(reverse("studies:chat", args=["lamps"]))["Location"] == reverse(
+            "studies:next", args=["lamps"]
+        )
+        page = client.get(reverse("studies:next", args=["lamps"])).content.decode()
+        assert "Your last chat timed out after 30 minutes" in page and "Conversations completed: 0 of at most 2" in page
+        second = services.conversation_assign(participant=p)
+        assert second.pk != first.pk and second.status == "chatting"
+        third_try = services.conversation_assign(participant=p)
+        assert third_try.pk == second.pk  # still one open conversation
+
+    def test_the_message_endpoint_says_timed_out(self):
+        study = study_create()
+        p = participant_at(study)
+        client = Client()
+        session = client.session
+        session["studies"] = {"lamps": str(p.pk)}
+        session.save()
+        c = services.conversation_assign(participant=p)
+        StudyConversation.objects.filter(pk=c.pk).update(last_activity_at=timezone.now() - timedelta(hours=2))
+        response = client.post(
+            reverse("studies:message", args=["lamps"]),
+            json.dumps({"sender": "user", "text": "hi"}),
+            content_type="application/json",
+        )
+        assert response.status_code == 409 and response.json()["error"] == "timed_out"

@@ -28,7 +28,10 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": cookie("csrftoken"), "Accept": "application/json" },
       body: JSON.stringify(body)
     }).then(function (r) {
-      return r.json().then(function (data) { if (!r.ok) { throw new Error(data.message || r.status); } return data; });
+      return r.json().then(function (data) {
+        if (!r.ok) { var err = new Error(data.message || r.status); err.code = data.error; throw err; }
+        return data;
+      });
     });
   }
 
@@ -80,7 +83,10 @@
           if (pending.length === 1) { showPanel(); }
         }
         showTurns();
-      }).catch(function (err) { showTurns("Not recorded: " + err.message); });
+      }).catch(function (err) {
+        if (err.code === "timed_out") { window.location.reload(); return; }  // the page says what happened
+        showTurns("Not recorded: " + err.message);
+      });
     });
   });
 
