@@ -13,6 +13,7 @@ the level back makes the later import a no-op.
 from __future__ import annotations
 
 import logging
+import warnings
 
 
 def import_numpy_distutils_log_keeping_the_level() -> None:
@@ -20,7 +21,9 @@ def import_numpy_distutils_log_keeping_the_level() -> None:
     root = logging.getLogger()
     level = root.level
     try:
-        import numpy.distutils.log  # noqa: F401
+        with warnings.catch_warnings():  # "numpy.distutils is deprecated": not ours to act on
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import numpy.distutils.log  # noqa: F401
     except ImportError:  # numpy without distutils (Python 3.12+): nothing to guard against
         return
     finally:

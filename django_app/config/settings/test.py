@@ -16,3 +16,6 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memor
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 #: Static files are served from the apps' folders (WhiteNoise's finders); nothing is collected.
 STATIC_ROOT = None
+#: Django configures no logging: tests run inside pytest, whose capture would hand Django's
+#: console handler a stream that is closed before the process ends.
+LOGGING_CONFIG = None
