@@ -751,3 +751,23 @@ class IdleTimeoutTests(TestCase):
             content_type="application/json",
         )
         assert response.status_code == 409 and response.json()["error"] == "timed_out"
+
+
+class ChoicePageTests(TestCase):
+    def test_the_participant_picks_an_assistant_by_its_neutral_name(self):
+        study = study_create(assignment="choice")
+        p = participant_at(study)
+        client = Client()
+        session = client.session
+        session["studies"] = {"lamps": str(p.pk)}
+        session.save()
+        page = client.get(reverse("studies:next", args=["lamps"])).content.decode()
+        assert "Choose who to talk to" in page and "Assistant A" in page and "Assistant B" in page
+        assert "Alpha Secret Name" not in page and "Beta Secret Name" not in page
+        refused = client.post(reverse("studies:next", args=["lamps"]), {"action": "start", "bot": "999"})
+        assert refused.status_code == 409 and "choose one of the assistants" in refused.content.decode()
+        beta = study.study_bots.get(bot_id="beta")
+        started = client.post(reverse("studies:next", args=["lamps"]), {"action": "start", "bot": str(beta.pk)})
+        assert started["Location"] == reverse("studies:chat", args=["lamps"])
+        assert StudyConversation.objects.get().study_bot == beta
+        assert "Chat with Assistant B" in client.get(reverse("studies:chat", args=["lamps"])).content.decode()
