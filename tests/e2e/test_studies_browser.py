@@ -142,7 +142,8 @@ def study_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPathFa
 class Participant:
     """One person in their own browser context; every page they see is kept to check for bot names."""
 
-    def __init__(self, browser, site_url: str, pid: str, **context) -> None:
+    def __init__(self, browser, site_url: str, pid: str, keyboard: bool = False, **context) -> None:
+        self.keyboard = keyboard
         self.context = browser.new_context(**context)
         self.page = self.context.new_page()
         self.outside: list[str] = []
@@ -150,6 +151,27 @@ class Participant:
         self.seen: list[str] = []
         self.site_url = site_url
         self.pid = pid
+
+    def press(self, button, navigates: bool = True) -> None:
+        """A button, by keyboard (focus, Enter) for a keyboard-only participant; waits for the next page."""
+        if not self.keyboard:
+            button.click()
+        elif navigates:
+            button.focus()
+            with self.page.expect_navigation():
+                self.page.keyboard.press("Enter")
+        else:
+            button.focus()
+            self.page.keyboard.press("Enter")
+
+    def tick(self, box) -> None:
+        """A checkbox or radio, by keyboard (focus, Space) for a keyboard-only participant."""
+        if self.keyboard:
+            box.focus()
+            self.page.keyboard.press("Space")
+            assert box.is_checked()
+        else:
+            box.check()
 
     def keep(self) -> None:
         self.page.wait_for_load_state()
@@ -171,14 +193,14 @@ class Participant:
         self.keep()
 
     def quiz(self, answer: str) -> None:
-        self.page.get_by_role("radio", name=answer).check()
-        self.page.get_by_role("button", name="Submit answers").click()
+        self.tick(self.page.get_by_role("radio", name=answer))
+        self.press(self.page.get_by_role("button", name="Submit answers"))
         self.keep()
 
     def chat(self, text: str, screenshot: Path) -> None:
         page = self.page
-        page.get_by_role("button", name="Start").click()
-        page.get_by_role("button", name="Start the conversation").click()
+        self.press(page.get_by_role("button", name="Start"))
+        self.press(page.get_by_role("button", name="Start the conversation"))
         page.get_by_role("heading", name="Your task").wait_for()
         wait_online(page)
         self.keep()
@@ -200,7 +222,7 @@ class Participant:
         assert page.locator(".msg--user", has_text=text).count() == 1
         assert "Messages sent: 1" in page.locator(".study__turns").inner_text()
         self.keep()
-        page.get_by_role("button", name="End the chat").click()
+        self.press(page.get_by_role("button", name="End the chat"))
         page.get_by_role("heading", name="About your chat with").wait_for()
         self.keep()
 
@@ -211,9 +233,9 @@ class Participant:
                 panel.wait_for(state="visible", timeout=3_000)
             except Exception:  # noqa: BLE001 - no reply left to label
                 return
-            panel.get_by_role("checkbox", name="all good").check()
+            self.tick(panel.get_by_role("checkbox", name="all good"))
             before = panel.locator(".study__quoted").inner_text()
-            panel.get_by_role("button", name="Save labels").click()
+            self.press(panel.get_by_role("button", name="Save labels"), navigates=False)
             self.page.wait_for_function(
                 "([b]) => { const p = document.querySelector('.study__annotate');"
                 " return p.hidden || p.querySelector('.study__quoted').textContent !== b; }",
@@ -222,10 +244,10 @@ class Participant:
 
     def questionnaire(self, helpful: str, solved: str, comments: str) -> None:
         page = self.page
-        page.get_by_role("radio", name=helpful, exact=False).first.check()
-        page.get_by_role("radio", name=solved, exact=True).check()
+        self.tick(page.get_by_role("radio", name=helpful, exact=False).first)
+        self.tick(page.get_by_role("radio", name=solved, exact=True))
         page.get_by_label("Anything else?").fill(comments)
-        page.get_by_role("button", name="Submit").click()
+        self.press(page.get_by_role("button", name="Submit"))
         page.get_by_role("heading", name="Thank you for taking part!").wait_for()
         self.keep()
 
@@ -244,13 +266,13 @@ def test_three_participants_and_the_exports(study_stack, browser, artifacts_dir)
     assert "not the right fit" in retry.content() and "Submit answers" not in retry.content()
     failing.context.close()
 
-    # 2 and 3: pass, chat, label, reload, end, answer, get the code (3 on a phone)
+    # 2 and 3: pass, chat, label, reload, end, answer, get the code (3 on a phone, keyboard only)
     entered = {}
     for pid, context, helpful, solved, comments in (
         ("PASS-2", {"viewport": {"width": 1280, "height": 900}}, "4", "Yes", "quick and clear"),
         ("PASS-3", PHONE, "2", "No", ""),
     ):
-        person = Participant(browser, site, pid, **context)
+        person = Participant(browser, site, pid, keyboard=pid == "PASS-3", **context)  # 3: keyboard only
         person.arrive()
         person.consent()
         person.quiz("A customer")
