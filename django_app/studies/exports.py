@@ -31,7 +31,9 @@ MESSAGE_COLUMNS = (
     "index",
     "sent_at",
     "text",
+    "text_before_transforms",
     "user_text",
+    "user_text_before_transforms",
     "user_intent",
     "user_confidence",
     "actions",
@@ -92,7 +94,9 @@ def message_rows(study: Study) -> Iterator[dict[str, Any]]:
                 "index": m.index,
                 "sent_at": _iso(m.sent_at),
                 "text": m.text,
+                "text_before_transforms": m.before_transforms,
                 "user_text": last_user.text if last_user else "",
+                "user_text_before_transforms": last_user.before_transforms if last_user else "",
                 "user_intent": last_user.intent if last_user else "",
                 "user_confidence": "" if last_user is None or last_user.confidence is None else last_user.confidence,
                 "actions": "|".join(last_user.actions) if last_user else "",
@@ -149,12 +153,14 @@ def conversation_records(study: Study) -> Iterator[dict[str, Any]]:
             "quiz_score": c.participant.quiz_score,
             "tracker_error": c.tracker_error or None,
             "acceptability": list(c.flags),
+            "transforms": study.transforms or {},
             "answers": c.answers,
             "messages": [
                 {
                     "index": m.index,
                     "sender": m.sender,
                     "text": m.text,
+                    "before_transforms": m.before_transforms or None,
                     "sent_at": _iso(m.sent_at),
                     **(
                         {"intent": m.intent or None, "confidence": m.confidence, "actions": m.actions}

@@ -42,6 +42,9 @@ class Study(models.Model):
     completion_code = models.CharField(max_length=100)
     completion_url = models.URLField(blank=True)
     invite_token = models.CharField(max_length=100, blank=True, help_text="When set, the invite link must carry it.")
+    transforms = models.JSONField(
+        default=dict, blank=True, help_text='Message transforms by side: {"user": [...], "bot": [...]}.'
+    )
     acceptability = models.JSONField(
         default=dict, blank=True, help_text="Thresholds of the acceptability checks (studies.acceptability.Rules)."
     )
@@ -194,7 +197,8 @@ class Message(models.Model):
     conversation = models.ForeignKey(StudyConversation, on_delete=models.CASCADE, related_name="messages")
     index = models.PositiveIntegerField()
     sender = models.CharField(max_length=4, choices=Sender.choices)
-    text = models.TextField()
+    text = models.TextField(help_text="After the study's transforms: what the bot got, or what the participant saw.")
+    before_transforms = models.TextField(blank=True, help_text="What was typed, or the bot's reply, when different.")
     sent_at = models.DateTimeField(help_text="When the browser showed it.")
     intent = models.CharField(max_length=100, blank=True)
     confidence = models.FloatField(null=True, blank=True)

@@ -100,6 +100,7 @@ def study_load(*, spec: StudySpec, source: str = "study.yml") -> LoadResult:
             "completion_url",
             "invite_token",
             "acceptability",
+            "transforms",
         )
     }
     fields["source"] = spec.source_text
@@ -379,9 +380,14 @@ def conversation_assign(
 
 
 def message_record(
-    *, conversation: StudyConversation, sender: str, text: str, sent_at: datetime | None = None
+    *,
+    conversation: StudyConversation,
+    sender: str,
+    text: str,
+    sent_at: datetime | None = None,
+    before_transforms: str = "",
 ) -> Message:
-    """Record a message the participant's widget showed.
+    """Record a message the participant's widget showed (``text`` after the study's transforms, and before).
 
     Raises:
         TimedOut: The chat was idle past the study's timeout (it is abandoned now).
@@ -404,7 +410,12 @@ def message_record(
             c.user_turns += 1
         index = c.messages.count()
         message = Message.objects.create(
-            conversation=c, index=index, sender=sender, text=text[:5000], sent_at=sent_at or timezone.now()
+            conversation=c,
+            index=index,
+            sender=sender,
+            text=text[:5000],
+            before_transforms="" if before_transforms == text else before_transforms[:5000],
+            sent_at=sent_at or timezone.now(),
         )
         c.last_activity_at = timezone.now()
         c.save(update_fields=["user_turns", "last_activity_at"])

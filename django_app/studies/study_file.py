@@ -25,6 +25,7 @@ The format (docs/studies.md has a full example)::
     completion: {code: C0DE42, url: https://app.prolific.com/submissions/complete?cc=C0DE42}
     invite: a-secret-token           # optional: the invite link must carry ?invite=...
     acceptability: {min_mean_words: 2, pasted_min_chars: 30, max_words_per_second: 10}   # optional
+    transforms: {user: [typos], bot: [sentences]}   # optional chains (studies/transforms.py)
 
 Which bots exist is checked against the registry by ``studies.services.study_load``.
 """
@@ -36,6 +37,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from .transforms import transform_problems
 
 SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 QUESTION_TYPES = ("likert", "choice", "text")
@@ -55,6 +58,7 @@ TOP_KEYS = {
     "completion": True,
     "invite": False,
     "acceptability": False,
+    "transforms": False,
 }
 
 
@@ -110,6 +114,7 @@ class StudySpec:
     completion_url: str
     invite_token: str
     acceptability: dict[str, float] = field(default_factory=dict)
+    transforms: dict[str, list[str]] = field(default_factory=dict)
     source_text: str = ""
     #: Line of each bot entry, for the registry check's messages.
     lines: dict[str, int] = field(default_factory=dict)
@@ -439,6 +444,19 @@ def parse_study_file(text: str, *, source: str = "study.yml") -> StudySpec:
             if value is not None:
                 rules[name] = int(value) if name == "pasted_min_chars" else value
 
+    chains: dict[str, list[str]] = {}
+    if _v(top, "transforms") is not None:
+        t = r.mapping(_v(top, "transforms"), "transforms", {"user": False, "bot": False})
+        for side in ("user", "bot"):
+            node = _v(t, side)
+            names = r.texts(node, f"transforms.{side}") if node is not None else []
+            for i, problem in transform_problems(side, names):
+                r.problem(
+                    node.value[i] if isinstance(node, yaml.SequenceNode) else node, f"transforms.{side}[{i}]", problem
+                )
+            if names:
+                chains[side] = names
+
     if r.problems:
         raise StudyFileError(r.problems)
     return StudySpec(
@@ -465,6 +483,7 @@ def parse_study_file(text: str, *, source: str = "study.yml") -> StudySpec:
         completion_url=url or "",
         invite_token=invite or "",
         acceptability=rules,
+        transforms=chains,
         source_text=text,
         lines={b.bot: b.line for b in bots},
     )

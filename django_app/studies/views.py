@@ -199,6 +199,7 @@ def chat(request: HttpRequest, slug: str) -> HttpResponse:
             "messageUrl": reverse("studies:message", args=[slug]),
             "annotateUrl": reverse("studies:annotate", args=[slug]),
             "labels": study.annotation_labels,
+            "transforms": study.transforms or {},
             "required": study.annotation_required,
             "minTurns": study.min_turns,
             "maxTurns": study.max_turns,
@@ -270,14 +271,16 @@ def message(request: HttpRequest, slug: str) -> JsonResponse:
     if current is None:
         return _json({"error": "no_conversation"}, status=404)
     data = _body(request)
-    sender, text, ts = data.get("sender"), data.get("text"), data.get("ts")
-    if sender not in Message.Sender.values or not isinstance(text, str):
+    sender, text, ts, before = data.get("sender"), data.get("text"), data.get("ts"), data.get("before") or ""
+    if sender not in Message.Sender.values or not isinstance(text, str) or not isinstance(before, str):
         return _json({"error": "bad_message", "message": "sender (user or bot) and text are required"}, status=400)
     sent_at = None
     if isinstance(ts, (int, float)) and not isinstance(ts, bool) and 0 < ts < 1e14:
         sent_at = datetime.fromtimestamp(ts / 1000, tz=timezone.utc)
     try:
-        recorded = services.message_record(conversation=current, sender=sender, text=text, sent_at=sent_at)
+        recorded = services.message_record(
+            conversation=current, sender=sender, text=text, sent_at=sent_at, before_transforms=before
+        )
     except services.TimedOut as exc:
         return _json({"error": "timed_out", "message": str(exc)}, status=409)
     except StudyError as exc:

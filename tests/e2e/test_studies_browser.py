@@ -3,7 +3,8 @@
 Four participants: one fails the quiz (and cannot retry from a new tab), two pass, chat with the bot they are
 assigned, label every reply, reload mid-chat and continue, answer the questionnaire and get the completion code;
 the quotas (one conversation per bot) are then full, and the fourth is told so. The exports hold exactly what was
-entered, with Rasa's intents and actions read from its tracker; no page shows a bot's name.
+entered, with Rasa's intents and actions read from its tracker and the message transforms' before and after; no
+page shows a bot's name.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ questionnaire:
     type: text
     text: Anything else?
     required: false
+transforms:
+  user: [lowercase]
+  bot: [sentences, lowercase]
 completion:
   code: E2E-CODE-7
   url: https://example.org/complete?cc=E2E-CODE-7
@@ -277,7 +281,7 @@ def test_three_participants_and_the_exports(study_stack, browser, artifacts_dir)
         person.consent()
         person.quiz("A customer")
         person.page.get_by_role("heading", name="Instructions").wait_for()
-        person.chat("what is the status of order 12345", artifacts_dir / f"study-chat-{pid}.png")
+        person.chat("What is the STATUS of order 12345", artifacts_dir / f"study-chat-{pid}.png")
         if pid == "PASS-3":
             width = person.page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, "the questionnaire is wider than the phone"
@@ -315,10 +319,13 @@ def test_three_participants_and_the_exports(study_stack, browser, artifacts_dir)
     assert demo["success"] == "true" and demo["tracker_error"] == "" and faq["success"] == ""
     messages = list(csv.DictReader(io.StringIO((out / "e2e.messages.csv").read_text())))
     assert messages and all(m["labels"] == "all good" for m in messages)
+    # the transforms: the bot got the message lower-cased, the participant saw its replies lower-cased
     assert all(m["user_text"] == "what is the status of order 12345" for m in messages)
+    assert all(m["user_text_before_transforms"] == "What is the STATUS of order 12345" for m in messages)
+    assert all(m["text"] == m["text"].lower() for m in messages)
     demo_rows = [m for m in messages if m["bot"] == "demo"]
     assert demo_rows and demo_rows[0]["user_intent"] and "action_check_order_status" in demo_rows[0]["actions"]
-    assert any("Lisbon" in m["text"] for m in demo_rows)
+    assert any("lisbon" in m["text"] and "Lisbon" in m["text_before_transforms"] for m in demo_rows)
     records = [json.loads(line) for line in (out / "e2e.conversations.jsonl").read_text().splitlines()]
     assert len(records) == 2 and all(r["messages"][0]["sender"] == "user" for r in records)
     everything = "".join(p.read_text() for p in out.iterdir())

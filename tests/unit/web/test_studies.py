@@ -771,3 +771,80 @@ class ChoicePageTests(TestCase):
         assert started["Location"] == reverse("studies:chat", args=["lamps"])
         assert StudyConversation.objects.get().study_bot == beta
         assert "Chat with Assistant B" in client.get(reverse("studies:chat", args=["lamps"])).content.decode()
+
+
+# ---------- message transforms ----------
+
+
+@pytest.mark.parametrize(
+    ("chains", "expected"),
+    [
+        ({"user": ["shout"]}, "field 'transforms.user[0]': no transform 'shout' (registered: lowercase, sentences"),
+        ({"user": ["lowercase", "sentences"]}, "field 'transforms.user[1]': 'sentences' applies to bot messages only"),
+        ({"bot": ["typos"]}, "field 'transforms.bot[0]': 'typos' applies to user messages only"),
+        ({"both": ["lowercase"]}, "field 'transforms.both': unknown field"),
+        ({"bot": "lowercase"}, "field 'transforms.bot': expected a list"),
+    ],
+)
+def test_transform_mistakes(chains, expected):
+    assert any(expected in p for p in problems(study_text(transforms=chains)))
+
+
+class TransformTests(TestCase):
+    def test_the_chains_reach_the_page_and_both_texts_are_recorded_and_exported(self):
+        study = study_create(transforms={"user": ["typos", "lowercase"], "bot": ["sentences"]})
+        assert study.transforms == {"user": ["typos", "lowercase"], "bot": ["sentences"]}
+        p = participant_at(study)
+        client = Client()
+        session = client.session
+        session["studies"] = {"lamps": str(p.pk)}
+        session.save()
+        services.conversation_assign(participant=p)
+        page = client.get(reverse("studies:chat", args=["lamps"])).content.decode()
+        assert '"transforms": {"user": ["typos", "lowercase"], "bot": ["sentences"]}' in page
+
+        def post(data):
+            return client.post(
+                reverse("studies:message", args=["lamps"]), json.dumps(data), content_type="application/json"
+            )
+
+        assert post({"sender": "user", "text": "wehre is my order", "before": "Where is my order"}).status_code == 200
+        bot = post({"sender": "bot", "text": "It ships today.", "before": "It ships today. Anything else?"}).json()
+        assert post({"sender": "bot", "text": "same", "before": "same"}).status_code == 200
+        assert post({"sender": "bot", "text": "x", "before": 5}).status_code == 400
+        assert [(m.text, m.before_transforms) for m in Message.objects.order_by("index")] == [
+            ("wehre is my order", "Where is my order"),
+            ("It ships today.", "It ships today. Anything else?"),
+            ("same", ""),
+        ]
+        c = StudyConversation.objects.get()
+        services.annotation_create(message=Message.objects.get(pk=bot["id"]), labels=["all good"])
+        services.annotation_create(message=Message.objects.get(index=2), labels=["all good"])
+        services.conversation_finish(conversation=c)
+        services.questionnaire_submit(conversation=c, answers={"helpful": "4", "solved": "Yes"})
+        rows = list(csv.DictReader(io.StringIO(export_text(study, "messages"))))
+        assert (
+            rows[0]["user_text"] == "wehre is my order"
+            and rows[0]["user_text_before_transforms"] == "Where is my order"
+        )
+        assert rows[0]["text_before_transforms"] == "It ships today. Anything else?"
+        record = json.loads(export_text(study, "jsonl"))
+        assert record["transforms"] == study.transforms
+        assert [m["before_transforms"] for m in record["messages"]] == [
+            "Where is my order",
+            "It ships today. Anything else?",
+            None,
+        ]
+
+
+def test_every_registered_transform_has_its_step_in_the_page_script():
+    from pathlib import Path
+
+    from studies.transforms import TRANSFORMS
+
+    script = (Path(__file__).parents[3] / "django_app/studies/static/studies/study.js").read_text(encoding="utf-8")
+    section = script[script.index("var TRANSFORMS = {") : script.index("var config =")]
+    user, bot = section.split("bot: {")
+    for t in TRANSFORMS.values():
+        for side, text in (("user", user), ("bot", bot)):
+            assert (f"{t.name}: function" in text) == (side in t.sides), (t.name, side)

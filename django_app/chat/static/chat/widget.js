@@ -9,7 +9,9 @@
  * socket.io server directly: a Rasa server's channel or the project's scripted-bot server, which
  * speak the same protocol. Refreshes the token before it expires, reconnects with backoff, keeps
  * the history across reloads per bot and conversation. Each message shown live is also announced
- * as a "chat:message" DOM event on the container (detail: {from, text, ts}). No framework, no CDN. */
+ * as a "chat:message" DOM event on the container (detail: {from, text, ts, sent, original}); the options
+ * transformOutgoing / transformIncoming change what the bot gets and what is shown (the studies' message
+ * transforms). No framework, no CDN. */
 (function () {
   "use strict";
 
@@ -199,7 +201,7 @@
       var item = render(msg, true);
       // Pages that record the conversation (the studies app) listen for this; restored history does not fire it.
       container.dispatchEvent(new CustomEvent("chat:message", {
-        bubbles: true, detail: { from: msg.from, text: msg.text || "", ts: msg.ts }
+        bubbles: true, detail: { from: msg.from, text: msg.text || "", ts: msg.ts, sent: msg.sent, original: msg.original }
       }));
       return item;
     }
@@ -248,9 +250,11 @@
     /* ---------- conversation ---------- */
     function send(text, shownAs) {
       if (!socket || !socket.connected || !grant) { return; }
-      add({ from: "user", text: shownAs || text });
+      // options.transformOutgoing(text) -> text: what the bot gets instead of what was typed (not button payloads)
+      var sent = !shownAs && options.transformOutgoing ? options.transformOutgoing(text) : text;
+      add({ from: "user", text: shownAs || text, sent: sent !== text ? sent : undefined });
       typing(true);
-      socket.emit("user_uttered", { message: text, session_id: grant.session_id });
+      socket.emit("user_uttered", { message: sent, session_id: grant.session_id });
     }
 
     function scheduleRefresh() {
@@ -296,7 +300,11 @@
         setOnline(true);
         if (autofocus) { input.focus(); autofocus = false; }
       });
-      socket.on("bot_uttered", function (data) { add(fromBot(data)); });
+      socket.on("bot_uttered", function (data) {
+        // options.transformIncoming(msg) -> [msg, ...]: what is shown instead of the reply (msg.original: the reply)
+        var msg = fromBot(data);
+        (options.transformIncoming ? options.transformIncoming(msg) : [msg]).forEach(add);
+      });
       socket.on("bot_done", function () { typing(false); });
       socket.on("chat_error", function (err) {
         if (err.code === "token_expired") { return; }  // the server disconnects; we reconnect with a fresh token

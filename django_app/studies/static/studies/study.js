@@ -7,6 +7,45 @@
 (function () {
   "use strict";
 
+  /* The message transforms (names registered in studies/transforms.py): text -> text, or msg -> [msg, ...]. */
+  function hash(text) {                       // FNV-1a, 32 bits: the same text always gets the same typos
+    var h = 2166136261;
+    for (var i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 16777619) >>> 0; }
+    return h;
+  }
+  function random(seed) {                     // mulberry32
+    return function () {
+      seed = (seed + 0x6D2B79F5) >>> 0;
+      var t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  var TRANSFORMS = {
+    user: {
+      lowercase: function (text) { return text.toLowerCase(); },
+      typos: function (text) {
+        var next = random(hash(text));
+        return text.replace(/[A-Za-z]{4,}/g, function (word) {
+          if (next() >= 1 / 6) { return word; }
+          var i = 1 + Math.floor(next() * (word.length - 3));   // two inner letters, never the first or last
+          return word.slice(0, i) + word[i + 1] + word[i] + word.slice(i + 2);
+        });
+      }
+    },
+    bot: {
+      lowercase: function (msg) { return [Object.assign({}, msg, { text: msg.text.toLowerCase() })]; },
+      sentences: function (msg) {
+        var parts = msg.text.split(/(?<=[.!?])\s+(?=\S)/).filter(function (p) { return p.trim(); });
+        if (parts.length < 2) { return [msg]; }
+        return parts.map(function (part, i) {  // buttons and images stay with the last sentence
+          var last = i === parts.length - 1;
+          return Object.assign({}, last ? msg : { from: msg.from }, { text: part });
+        });
+      }
+    }
+  };
+
   var config = JSON.parse(document.getElementById("study-config").textContent);
   var container = document.querySelector("[data-study-chat]");
   var panel = document.querySelector(".study__annotate");
@@ -76,7 +115,11 @@
     if (msg.from !== "user" && msg.from !== "bot") { return; }
     if (msg.from === "user") { turns += 1; showTurns(); }
     lane = lane.then(function () {
-      return post(config.messageUrl, { sender: msg.from, text: msg.text, ts: msg.ts }).then(function (saved) {
+      // text: after the transforms (what the bot got, what was shown); before: what was typed, or the reply
+      var body = msg.from === "user"
+        ? { sender: "user", text: msg.sent || msg.text, before: msg.sent ? msg.text : "", ts: msg.ts }
+        : { sender: "bot", text: msg.text, before: msg.original || "", ts: msg.ts };
+      return post(config.messageUrl, body).then(function (saved) {
         turns = saved.turns;
         if (msg.from === "bot" && config.labels.length) {
           pending.push({ id: saved.id, text: msg.text });
@@ -105,7 +148,23 @@
     });
   }
 
-  var widget = window.ChatWidget.mount(container, { configUrl: container.getAttribute("data-config-url"), autofocus: true });
+  var chains = config.transforms || {};
+  var options = { configUrl: container.getAttribute("data-config-url"), autofocus: true };
+  if ((chains.user || []).length) {
+    options.transformOutgoing = function (text) {
+      return chains.user.reduce(function (t, name) { return TRANSFORMS.user[name](t); }, text);
+    };
+  }
+  if ((chains.bot || []).length) {
+    options.transformIncoming = function (msg) {
+      var out = chains.bot.reduce(function (msgs, name) {
+        return [].concat.apply([], msgs.map(TRANSFORMS.bot[name]));
+      }, [msg]);
+      out.forEach(function (m) { if (m.text !== msg.text) { m.original = msg.text; } });
+      return out;
+    };
+  }
+  var widget = window.ChatWidget.mount(container, options);
   showPanel();
   showTurns();
 })();
