@@ -12,7 +12,7 @@ import requests
 
 from launcher import paths
 from launcher.build import rasa_env
-from launcher.services import Service, free_port, migrate_django
+from launcher.services import Service, free_port, load_bots_command, migrate_django
 from tests.chat_client import ChatClient, fetch_token
 
 pytestmark = pytest.mark.integration
@@ -84,6 +84,7 @@ def test_django_without_its_database_shows_a_clear_error(tmp_path):
         "DJANGO_DEBUG": "0",
         "DJANGO_HTTPS": "0",
         "DJANGO_DB_PATH": str(db),
+        "RASA_SOCKET_URL": "http://127.0.0.1:5005",
     }
     migrate_django(settings)
     django = Service(
@@ -93,6 +94,7 @@ def test_django_without_its_database_shows_a_clear_error(tmp_path):
         rasa_env(settings),
         f"http://127.0.0.1:{port}/healthz",
         tmp_path / "django.log",
+        prepare=[load_bots_command()],  # the demo bot in the registry, as make run has it
     )
     django.start()
     try:
