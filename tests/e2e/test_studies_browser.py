@@ -1,8 +1,9 @@
-"""A study in headless Chromium against real servers: a Rasa bot (with its HTTP API) and the scripted FAQ bot.
+"""A study in headless Chromium against real servers: two Rasa bots (with their HTTP API) and the scripted FAQ bot.
 
-Four participants: one fails the quiz (and cannot retry from a new tab), two pass, chat with the bot they are
-assigned, label every reply, reload mid-chat and continue, answer the questionnaire and get the completion code;
-the quotas (one conversation per bot) are then full, and the fourth is told so. The exports hold exactly what was
+Four participants: one fails the quiz (and cannot retry from a new tab), two pass and have two conversations each
+with the bots they are assigned (never the same one twice), label every reply, reload mid-chat and continue, answer
+the questionnaires and get the completion code; the quotas (demo 2, logreg 1, faq 1) are then full, and the fourth
+is told so. The exports hold exactly what was
 entered, with Rasa's intents and actions read from its tracker and the message transforms' before and after; no
 page shows a bot's name.
 """
@@ -22,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from launcher import paths
-from launcher.__main__ import SCRIPTED_BOT, write_bots_file
-from launcher.build import rasa_env
-from launcher.services import ScriptedServer, Stack, StackConfig, free_port, migrate_django
+from launcher.__main__ import LOGREG_BOT, SCRIPTED_BOT, write_bots_file
+from launcher.build import rasa_env, train
+from launcher.services import RasaBot, ScriptedServer, Stack, StackConfig, free_port, migrate_django
 from tests.e2e.widget_page import PHONE, say, wait_online
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -35,13 +36,14 @@ title: Which assistant helps best?
 blind: true
 assignment: balanced
 bots:
-  - {bot: demo, quota: 1}
+  - {bot: demo, quota: 2}
+  - {bot: logreg, quota: 1}
   - {bot: faq, quota: 1}
 scenarios:
   - id: status
     text: Ask for the status of your order 12345.
     success: {action: action_check_order_status}
-limits: {min_turns: 1, max_turns: 4, max_conversations: 1, idle_timeout_minutes: 30}
+limits: {min_turns: 1, max_turns: 4, max_conversations: 2, idle_timeout_minutes: 30}
 consent:
   version: e2e-1
   text: We store your messages and answers for research.
@@ -78,7 +80,7 @@ completion:
   url: https://example.org/complete?cc=E2E-CODE-7
 """
 #: Names participants must never see in a blind study.
-BOT_NAMES = ("Customer service", "FAQ baseline", "demo", "faq")
+BOT_NAMES = ("Customer service", "FAQ baseline", "logistic regression", "demo", "logreg", "faq")
 
 
 @dataclass
@@ -102,10 +104,11 @@ class StudyStack:
 
 @pytest.fixture(scope="module")
 def study_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudyStack]:
-    """The demo Rasa bot (HTTP API on, with a token) and the scripted FAQ bot, a study loaded into the site."""
+    """Two Rasa bots (demo, logreg; HTTP API on, with a token), the scripted FAQ bot, a study loaded into the site."""
     bot_dir, model = demo_bot
     state = tmp_path_factory.mktemp("study")
     faq_id, faq_label, faq_class = SCRIPTED_BOT
+    logreg_id, logreg_label, logreg_config = LOGREG_BOT
     env = {
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_DEBUG": "0",
@@ -125,6 +128,7 @@ def study_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPathFa
         rasa_port=free_port(),
         actions_port=free_port(),
         django_port=free_port(),
+        more_rasa=[RasaBot(logreg_id, logreg_label, train(bot_dir, config=logreg_config), free_port())],
         scripted=ScriptedServer(free_port(), {faq_id: (faq_label, faq_class)}),
     )
     cfg.env["RASA_API_URL"] = f"http://127.0.0.1:{cfg.rasa_port}"
@@ -137,7 +141,8 @@ def study_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPathFa
         running = StudyStack(site_url=f"http://127.0.0.1:{cfg.django_port}", env=manage_env, state=state)
         study_file = state / "study.yml"
         study_file.write_text(STUDY_YAML, encoding="utf-8")
-        assert "created: study 'e2e' with bots demo (1), faq (1)" in running.manage("load_study", str(study_file))
+        loaded = running.manage("load_study", str(study_file))
+        assert "created: study 'e2e' with bots demo (2), logreg (1), faq (1)" in loaded
         yield running
     finally:
         stack.stop()
@@ -201,10 +206,9 @@ class Participant:
         self.press(self.page.get_by_role("button", name="Submit answers"))
         self.keep()
 
-    def chat(self, text: str, screenshot: Path) -> None:
+    def chat(self, text: str, screenshot: Path, start: str) -> None:
         page = self.page
-        self.press(page.get_by_role("button", name="Start"))
-        self.press(page.get_by_role("button", name="Start the conversation"))
+        self.press(page.get_by_role("button", name=start))
         page.get_by_role("heading", name="Your task").wait_for()
         wait_online(page)
         self.keep()
@@ -246,13 +250,13 @@ class Participant:
                 arg=[before],
             )
 
-    def questionnaire(self, helpful: str, solved: str, comments: str) -> None:
+    def questionnaire(self, helpful: str, solved: str, comments: str, then: str) -> None:
         page = self.page
         self.tick(page.get_by_role("radio", name=helpful, exact=False).first)
         self.tick(page.get_by_role("radio", name=solved, exact=True))
         page.get_by_label("Anything else?").fill(comments)
         self.press(page.get_by_role("button", name="Submit"))
-        page.get_by_role("heading", name="Thank you for taking part!").wait_for()
+        page.get_by_role("heading", name=then).wait_for()
         self.keep()
 
 
@@ -270,26 +274,33 @@ def test_three_participants_and_the_exports(study_stack, browser, artifacts_dir)
     assert "not the right fit" in retry.content() and "Submit answers" not in retry.content()
     failing.context.close()
 
-    # 2 and 3: pass, chat, label, reload, end, answer, get the code (3 on a phone, keyboard only)
-    entered = {}
-    for pid, context, helpful, solved, comments in (
-        ("PASS-2", {"viewport": {"width": 1280, "height": 900}}, "4", "Yes", "quick and clear"),
-        ("PASS-3", PHONE, "2", "No", ""),
+    # 2 and 3: pass, have two conversations each (a bot they had is never given again while another has places):
+    # chat, label, reload, end, answer; then the code (3 on a phone, keyboard only)
+    entered = []
+    for pid, context, answers in (
+        ("PASS-2", {"viewport": {"width": 1280, "height": 900}}, [("4", "Yes", "quick and clear"), ("5", "Yes", "")]),
+        ("PASS-3", PHONE, [("2", "No", ""), ("3", "No", "it did not know")]),
     ):
         person = Participant(browser, site, pid, keyboard=pid == "PASS-3", **context)  # 3: keyboard only
         person.arrive()
         person.consent()
         person.quiz("A customer")
         person.page.get_by_role("heading", name="Instructions").wait_for()
-        person.chat("What is the STATUS of order 12345", artifacts_dir / f"study-chat-{pid}.png")
-        if pid == "PASS-3":
-            width = person.page.evaluate("document.documentElement.scrollWidth")
-            assert width <= 390, "the questionnaire is wider than the phone"
-        person.page.screenshot(path=str(artifacts_dir / f"study-questionnaire-{pid}.png"), full_page=True)
-        person.questionnaire(helpful, solved, comments)
+        person.press(person.page.get_by_role("button", name="Start"))
+        for number, (helpful, solved, comments) in enumerate(answers):
+            start = "Start the conversation" if number == 0 else "Start another conversation"
+            person.chat("What is the STATUS of order 12345", artifacts_dir / f"study-chat-{pid}.png", start)
+            if pid == "PASS-3":
+                width = person.page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 390, "the questionnaire is wider than the phone"
+            person.page.screenshot(path=str(artifacts_dir / f"study-questionnaire-{pid}.png"), full_page=True)
+            last = number == len(answers) - 1
+            person.questionnaire(
+                helpful, solved, comments, "Thank you for taking part!" if last else "Thank you for that conversation"
+            )
+            entered.append((helpful, solved, comments))
         assert "E2E-CODE-7" in person.page.content()
         person.page.screenshot(path=str(artifacts_dir / f"study-done-{pid}.png"))
-        entered[pid] = (helpful, solved, comments)
         for html in person.seen:
             text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)  # random letters
             for name in BOT_NAMES:
@@ -297,7 +308,7 @@ def test_three_participants_and_the_exports(study_stack, browser, artifacts_dir)
         assert person.outside == [], f"the page loaded something from outside: {person.outside}"
         person.context.close()
 
-    # the quotas (one conversation per bot) are full: the next participant is told so
+    # the quotas (demo 2, logreg 1, faq 1) are full: the next participant is told so
     late = Participant(browser, site, "LATE-4", viewport={"width": 1280, "height": 900})
     late.arrive()
     late.consent()
@@ -311,12 +322,19 @@ def test_three_participants_and_the_exports(study_stack, browser, artifacts_dir)
     out.mkdir()
     study_stack.manage("export_study", "e2e", "--out", str(out))
     conversations = list(csv.DictReader(io.StringIO((out / "e2e.conversations.csv").read_text())))
-    assert sorted(r["bot"] for r in conversations) == ["demo", "faq"]
-    assert sorted((r["q_helpful"], r["q_solved"], r["q_comments"]) for r in conversations) == sorted(entered.values())
+    assert sorted(r["bot"] for r in conversations) == ["demo", "demo", "faq", "logreg"]
+    assert sorted((r["q_helpful"], r["q_solved"], r["q_comments"]) for r in conversations) == sorted(entered)
+    by_participant = {}
+    for r in conversations:
+        by_participant.setdefault(r["participant"], []).append(r["bot"])
+    assert all(len(set(bots)) == 2 for bots in by_participant.values())  # never the same bot twice
     assert all(r["consent_version"] == "e2e-1" and r["quiz_score"] == "1" for r in conversations)
-    demo = next(r for r in conversations if r["bot"] == "demo")
-    faq = next(r for r in conversations if r["bot"] == "faq")
-    assert demo["success"] == "true" and demo["tracker_error"] == "" and faq["success"] == ""
+    for r in conversations:
+        if r["bot"] == "faq":
+            assert r["success"] == ""  # scripted: no tracker
+        else:
+            assert r["tracker_error"] == "" and r["success"] in ("true", "false")
+    assert all(r["success"] == "true" for r in conversations if r["bot"] == "demo")
     messages = list(csv.DictReader(io.StringIO((out / "e2e.messages.csv").read_text())))
     assert messages and all(m["labels"] == "all good" for m in messages)
     # the transforms: the bot got the message lower-cased, the participant saw its replies lower-cased
@@ -327,7 +345,8 @@ def test_three_participants_and_the_exports(study_stack, browser, artifacts_dir)
     assert demo_rows and demo_rows[0]["user_intent"] and "action_check_order_status" in demo_rows[0]["actions"]
     assert any("lisbon" in m["text"] and "Lisbon" in m["text_before_transforms"] for m in demo_rows)
     records = [json.loads(line) for line in (out / "e2e.conversations.jsonl").read_text().splitlines()]
-    assert len(records) == 2 and all(r["messages"][0]["sender"] == "user" for r in records)
+    assert len(records) == 4 and all(r["messages"][0]["sender"] == "user" for r in records)
+    assert all(m["intent"] for r in records if r["bot"] == "logreg" for m in r["messages"] if m["sender"] == "user")
     everything = "".join(p.read_text() for p in out.iterdir())
     for pid in ("FAIL-1", "PASS-2", "PASS-3", "LATE-4"):
         assert pid not in everything
@@ -335,4 +354,4 @@ def test_three_participants_and_the_exports(study_stack, browser, artifacts_dir)
     # deleting one participant's data on request: gone from the next export
     assert "deleted 1" in study_stack.manage("delete_participant", "PASS-2", "--study", "e2e")
     study_stack.manage("export_study", "e2e", "--out", str(out))
-    assert len((out / "e2e.conversations.jsonl").read_text().splitlines()) == 1
+    assert len((out / "e2e.conversations.jsonl").read_text().splitlines()) == 2

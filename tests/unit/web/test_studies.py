@@ -446,6 +446,11 @@ class TrackerAndExportTests(TestCase):
             assert "lamps.messages.csv: 2 rows" in out.getvalue()
             with pytest.raises(CommandError, match="no study 'nope'"):
                 call_command("export_study", "nope", "--out", folder)
+            with pytest.raises(CommandError, match="name one study, or give --all"):
+                call_command("export_study", "lamps", "--all", "--out", folder)
+            call_command("export_study", "--all", "--kind", "jsonl", "--out", folder, stdout=out)
+            combined = Path(folder, "all-studies.conversations.jsonl").read_text(encoding="utf-8")
+            assert combined == export_text(self.study, "jsonl")
 
 
 # ---------- the pages ----------
