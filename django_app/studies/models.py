@@ -59,6 +59,43 @@ class Study(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    #: The model field behind each part of the study file the checker names (the rest share their names).
+    _FIELD_OF = {
+        "consent.text": "consent_text",
+        "consent.version": "consent_version",
+        "consent.checkboxes": "consent_checkboxes",
+        "consent": "consent_text",
+        "limits.min_turns": "min_turns",
+        "limits.max_turns": "max_turns",
+        "limits.max_conversations": "max_conversations",
+        "limits.idle_timeout_minutes": "idle_timeout_minutes",
+        "quiz.pass_mark": "quiz_pass_mark",
+        "quiz": "quiz",
+        "annotation.labels": "annotation_labels",
+        "annotation": "annotation_labels",
+        "completion.code": "completion_code",
+        "completion.url": "completion_url",
+        "invite": "invite_token",
+    }
+
+    def clean(self) -> None:
+        """The admin's edits are held to the study file's rules (quiz, questionnaire, labels, limits ...)."""
+        from django.core.exceptions import ValidationError
+
+        from .study_file import check_study_values
+
+        values = {f.name: getattr(self, f.name) for f in self._meta.fields}
+        values["bots"] = [{"bot": "x", "quota": 1}]  # bots and scenarios are checked by their own inlines
+        values["scenarios"] = []
+        errors: dict[str, list[str]] = {}
+        for problem in check_study_values(values):
+            path = problem.removeprefix("field '").split("'")[0].split("[")[0]
+            head = path.split(".")[0]
+            name = self._FIELD_OF.get(path) or self._FIELD_OF.get(head) or (head if head in values else None)
+            errors.setdefault(name or "__all__", []).append(problem)
+        if errors:
+            raise ValidationError(errors)
+
 
 class StudyBot(models.Model):
     """A bot compared in a study, with its neutral name and its quota of completed conversations."""

@@ -487,3 +487,54 @@ def parse_study_file(text: str, *, source: str = "study.yml") -> StudySpec:
         source_text=text,
         lines={b.bot: b.line for b in bots},
     )
+
+
+def study_as_file(values: dict[str, Any]) -> dict[str, Any]:
+    """The study file a study's stored fields stand for (the admin's edits are checked by reading it back).
+
+    ``values`` holds the model's field names (``min_turns``, ``consent_text``, ``quiz`` ...) and ``bots``
+    (``[{bot, quota, label}]``) and ``scenarios`` in the file's form.
+    """
+    quiz = {"pass_mark": values["quiz_pass_mark"], "questions": values["quiz"]} if values.get("quiz") else None
+    annotation = (
+        {"labels": values["annotation_labels"], "required": values["annotation_required"]}
+        if values.get("annotation_labels")
+        else None
+    )
+    data: dict[str, Any] = {
+        "slug": values["slug"],
+        "title": values["title"],
+        "blind": values["blind"],
+        "assignment": values["assignment"],
+        "bots": values["bots"],
+        "scenarios": values["scenarios"],
+        "limits": {
+            name: values[name] for name in ("min_turns", "max_turns", "max_conversations", "idle_timeout_minutes")
+        },
+        "consent": {
+            "version": values["consent_version"],
+            "text": values["consent_text"],
+            "checkboxes": values["consent_checkboxes"],
+        },
+        "instructions": values.get("instructions") or None,
+        "quiz": quiz,
+        "annotation": annotation,
+        "questionnaire": values.get("questionnaire") or None,
+        "completion": {"code": values["completion_code"], "url": values.get("completion_url") or None},
+        "invite": values.get("invite_token") or None,
+        "acceptability": values.get("acceptability") or None,
+        "transforms": values.get("transforms") or None,
+    }
+    for section in ("consent", "completion"):
+        data[section] = {k: v for k, v in data[section].items() if v is not None}
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def check_study_values(values: dict[str, Any]) -> list[str]:
+    """The mistakes in a study's stored fields, each naming its field as the study file would (empty: none)."""
+    text = yaml.safe_dump(study_as_file(values), sort_keys=False, allow_unicode=True)
+    try:
+        parse_study_file(text, source="study")
+    except StudyFileError as exc:
+        return [p.split(": ", 1)[1] if ": " in p else p for p in exc.problems]
+    return []

@@ -20,6 +20,7 @@ PRODUCTION = {
     "DJANGO_HSTS_SECONDS": "31536000",
     "DJANGO_HSTS_INCLUDE_SUBDOMAINS": "1",
     "DJANGO_HSTS_PRELOAD": "1",
+    "STUDIES_ID_KEY": secrets.token_urlsafe(32),  # the studies' deploy check (studies.E001)
 }
 
 

@@ -853,3 +853,49 @@ def test_every_registered_transform_has_its_step_in_the_page_script():
     for t in TRANSFORMS.values():
         for side, text in (("user", user), ("bot", bot)):
             assert (f"{t.name}: function" in text) == (side in t.sides), (t.name, side)
+
+
+class AdminEditTests(TestCase):
+    def test_admin_edits_are_held_to_the_study_files_rules_and_name_the_field(self):
+        from django.core.exceptions import ValidationError
+
+        study = study_create()
+        study.full_clean()  # as loaded: valid
+        cases = [
+            ("quiz", [{"text": "q", "options": ["a", "b"], "answer": "c"}], "quiz", "'c' is not one of the options"),
+            ("quiz_pass_mark", 9, "quiz_pass_mark", "is more than the 2 question(s)"),
+            ("questionnaire", [{"id": "q", "type": "slider", "text": "t"}], "questionnaire", "must be one of"),
+            ("max_turns", 0, "max_turns", None),
+            ("consent_checkboxes", "I agree", "consent_checkboxes", "expected a list"),
+            ("transforms", {"user": ["shout"]}, "transforms", "no transform 'shout'"),
+            ("completion_url", "https://ok.example/x", None, None),
+        ]
+        for field, value, where, text in cases:
+            edited = Study.objects.get(pk=study.pk)
+            setattr(edited, field, value)
+            if where is None:
+                edited.full_clean()
+                continue
+            with pytest.raises(ValidationError) as caught:
+                edited.full_clean()
+            assert where in caught.value.message_dict, (field, caught.value.message_dict)
+            if text:
+                assert any(text in m for m in caught.value.message_dict[where]), caught.value.message_dict
+
+    def test_the_admin_form_shows_the_mistake(self):
+        from django.contrib.auth.models import User
+
+        study = study_create()
+        client = Client()
+        client.force_login(User.objects.create_superuser("staff", "s@example.org", "pw"))
+        url = reverse("admin:studies_study_change", args=[study.pk])
+        form = client.get(url).context["adminform"].form
+        data = {k: v for k, v in form.initial.items() if v is not None}
+        for name in ("consent_checkboxes", "quiz", "annotation_labels", "questionnaire", "acceptability", "transforms"):
+            data[name] = json.dumps(getattr(study, name))
+        data["quiz_pass_mark"] = 9
+        for prefix in ("study_bots", "scenarios"):
+            data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+        data = {k: ("on" if v is True else v) for k, v in data.items() if v is not False}
+        response = client.post(url, data)
+        assert response.status_code == 200 and "is more than the 2 question(s)" in response.content.decode()
