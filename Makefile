@@ -84,8 +84,10 @@ distclean: clean  ## also remove .venv, node_modules, trained models and generat
 
 # --- rasa_bot (issue 4): NLU figures, evaluation, business database ---------------------------
 .PHONY: bench-nlu evaluate db
-bench-nlu: $(VENV)/.installed  ## train each NLU config on Bitext's official split; table in bench/results/nlu.md
-	$(PY) bench/bench_nlu.py
+# Public intent benchmarks (Banking77, CLINC150...), one folder each with train.csv and test.csv; never in the repo.
+NLU_DATASETS ?= ../nlu-datasets
+bench-nlu: $(VENV)/.installed  ## NLU configs on Bitext + the benchmarks in NLU_DATASETS vs a baseline; bench/results/nlu.md
+	$(PY) bench/bench_nlu.py $(if $(wildcard $(NLU_DATASETS)/*/train.csv),--datasets "$(NLU_DATASETS)")
 
 evaluate: $(VENV)/.installed  ## rasa test nlu on the held-out split: report, errors, confusion matrix in bench/results/evaluate/
 	$(PY) bench/evaluate.py
