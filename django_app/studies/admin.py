@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from . import results_views
 from .exports import EXPORTS, export_text, export_texts
 from .models import Annotation, BlockedId, Message, Participant, Scenario, Study, StudyBot, StudyConversation
 from .selectors import study_progress
@@ -51,7 +52,7 @@ class StudyAdmin(admin.ModelAdmin):
     search_fields = ("slug", "title")
     inlines = (StudyBotInline, ScenarioInline)
     actions = tuple(_export_action(kind) for kind in sorted(EXPORTS))
-    readonly_fields = ("progress", "participant_link", "exports", "created_at", "updated_at")
+    readonly_fields = ("progress", "participant_link", "exports", "results", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("slug", "title", "active", "blind", "assignment", "participant_link", "progress")}),
         ("Limits", {"fields": ("min_turns", "max_turns", "max_conversations", "idle_timeout_minutes")}),
@@ -60,7 +61,7 @@ class StudyAdmin(admin.ModelAdmin):
         ("Annotations and questionnaire", {"fields": ("annotation_labels", "annotation_required", "questionnaire")}),
         ("Completion", {"fields": ("completion_code", "completion_url", "invite_token")}),
         ("Acceptability checks", {"fields": ("acceptability",)}),
-        ("Data", {"fields": ("exports", "created_at", "updated_at")}),
+        ("Data", {"fields": ("results", "exports", "created_at", "updated_at")}),
     )
 
     @admin.display(description="Participant link")
@@ -82,6 +83,23 @@ class StudyAdmin(admin.ModelAdmin):
             ((reverse("admin:studies_study_export", args=[obj.pk, kind]), kind) for kind in sorted(EXPORTS)),
         )
 
+    @admin.display(description="Results")
+    def results(self, obj: Study) -> str:
+        if not obj.pk:
+            return "-"
+        return format_html_join(
+            " · ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse(f"admin:studies_study_{name}", args=[obj.pk]), text)
+                for name, text in (
+                    ("results", "results and charts"),
+                    ("report", "report (Markdown)"),
+                    ("progress", "live progress"),
+                )
+            ),
+        )
+
     @admin.display(description="Progress (completed / quota, open)")
     def progress(self, obj: Study) -> str:
         if not obj.pk:
@@ -99,6 +117,15 @@ class StudyAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.export_view),
                 name="studies_study_export",
             ),
+            *(
+                path(f"<int:pk>/{route}", self.admin_site.admin_view(self._study_view(view)), name=name)
+                for route, view, name in (
+                    ("results/", results_views.results_page, "studies_study_results"),
+                    ("results.md", results_views.report_download, "studies_study_report"),
+                    ("progress/", results_views.progress_page, "studies_study_progress"),
+                    ("progress.json", results_views.progress_json, "studies_study_progress_json"),
+                )
+            ),
             path(
                 "delete-participant/",
                 self.admin_site.admin_view(self.delete_participant_view),
@@ -106,6 +133,17 @@ class StudyAdmin(admin.ModelAdmin):
             ),
         ]
         return own + super().get_urls()
+
+    def _study_view(self, view):
+        """A results view of one study, for staff who may view it (``admin_view`` sends others to the login)."""
+
+        def wrapped(request: HttpRequest, pk: int) -> HttpResponse:
+            study = get_object_or_404(Study, pk=pk)
+            if not self.has_view_permission(request, study):
+                return HttpResponse(status=403)
+            return view(request, study)
+
+        return wrapped
 
     def export_view(self, request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         study = get_object_or_404(Study, pk=pk)
