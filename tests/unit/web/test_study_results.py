@@ -153,6 +153,8 @@ class StudyResultsData(TestCase):
         out = io.StringIO()
         call_command("study_analyze", "lamps", "--markdown", "--seed", "7", "--draws", "100", stdout=out)
         assert out.getvalue().startswith("# Lamp refunds") and "## Ratings" in out.getvalue()
+        with pytest.raises(CommandError, match="--draws: must be at least 1"):
+            call_command("study_analyze", "lamps", "--draws", "0")
         with pytest.raises(CommandError, match="no study 'nope'"):
             call_command("study_analyze", "nope")
 

@@ -31,6 +31,17 @@ def run_cli(command: BaseCommand, argv: Sequence[str]) -> None:
     command.stdout.write(out.getvalue(), ending="")
 
 
+def parse_analyze_options(argv: Sequence[str]):
+    """The library's analyze options checked by its own parser; a usage error becomes a one-line CommandError."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            return cli.analyze_parser().parse_args(list(argv))
+        except SystemExit as stop:
+            lines = err.getvalue().strip().splitlines() or ["invalid options"]
+            raise CommandError(lines[-1], returncode=stop.code if isinstance(stop.code, int) else 2) from None
+
+
 def options_argv(options: dict, flags: Sequence[str], values: Sequence[str], lists: Sequence[str] = ()) -> list[str]:
     """Django's parsed options back into the library's arguments (``include_excluded`` → ``--include-excluded``)."""
     argv: list[str] = []

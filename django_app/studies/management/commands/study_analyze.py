@@ -17,7 +17,7 @@ from studies.analysis import DEFAULT_DRAWS, AnalysisError, analyze, cli, render_
 from studies.analysis_data import study_data
 from studies.models import Study
 
-from ._analysis_cli import options_argv, run_cli
+from ._analysis_cli import options_argv, parse_analyze_options, run_cli
 
 FILES = ("ratings", "pairwise", "annotations", "success", "exclusions")
 FLAGS = ("json", "markdown", "include_excluded")
@@ -59,7 +59,7 @@ class Command(BaseCommand):
         if record is None:
             raise CommandError(f"no study {study!r}")
         # the library's own parser checks the options (ranges, defaults); the records come from the database
-        parsed = cli.analyze_parser().parse_args(argv)
+        parsed = parse_analyze_options(argv)
         try:
             result = analyze(
                 study_data(record),
