@@ -273,3 +273,52 @@ def test_study_plan_wraps_the_planner():
     assert out.getvalue().startswith("To detect a win rate of 60%")
     with pytest.raises(CommandError, match="must be between 0 and 1"):
         call_command("study_plan", "--win-rate", "1.5")
+
+
+def test_the_results_page_fits_a_phone_screen(tmp_path):
+    """The results page of a study with ratings, judgements, labels and outcomes in headless Chromium at phone and
+    desktop widths: nothing wider than the screen (tables scroll inside their box), every chart drawn."""
+    import random
+
+    from studies.analysis import Judgement
+    from studies.models import Study
+    from studies.results_views import results_context
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+    rng = random.Random(1)
+    bots = ["alpha", "beta", "gamma"]
+    data = StudyData.of(
+        ratings=[Rating(f"c{i}", bots[i % 3], f"r{i % 7}", "helpful", rng.randint(1, 5)) for i in range(90)],
+        judgements=[
+            Judgement(
+                f"r{i % 5}", "Who would you rather talk to?", *rng.sample(bots, 2), rng.choice(["a", "a", "b", "tie"])
+            )
+            for i in range(60)
+        ],
+        annotations=[
+            Annotation(f"c{i}", bots[i % 3], 1, f"r{i % 7}", frozenset(rng.sample(["rude", "all good"], 1)))
+            for i in range(90)
+        ],
+        outcomes=[Outcome(f"c{i}", bots[i % 3], "refund", rng.random() < 0.6) for i in range(90)],
+    )
+    study = Study(pk=1, slug="demo", title="Demo", questionnaire=[{"id": "helpful", "type": "likert", "text": "How?"}])
+    from django.template.loader import render_to_string
+
+    page = tmp_path / "results.html"
+    page.write_text(render_to_string("admin/studies/results.html", results_context(study, analyze(data, seed=1))))
+    with playwright.sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(**({"executable_path": chromium} if chromium else {}))
+        except Exception as error:  # noqa: BLE001 - no browser on this machine
+            pytest.skip(f"no headless Chromium: {error}")
+        try:
+            for width in (390, 1200):
+                tab = browser.new_page(viewport={"width": width, "height": 800})
+                tab.goto(page.as_uri())
+                assert tab.evaluate("document.documentElement.scrollWidth") <= width
+                assert tab.locator("svg").count() == 3  # ratings, win matrix, Bradley-Terry
+                assert tab.locator("svg").first.bounding_box()["width"] <= width
+                tab.screenshot(path=str(tmp_path / f"results-{width}.png"), full_page=True)
+        finally:
+            browser.close()
