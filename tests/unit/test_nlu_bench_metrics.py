@@ -28,6 +28,7 @@ def test_metrics_count_fallback_as_right_only_for_out_of_scope() -> None:
     assert m["raw_accuracy"] == pytest.approx(4 / 6)
     assert m["fallback_rate"] == pytest.approx(2 / 6)
     assert m["in_scope_accuracy"] == pytest.approx(2 / 3)  # the fallback on an in-scope "a" is wrong
+    assert m["in_scope_raw_accuracy"] == 1.0  # its best intent was right
     assert m["oos_recall"] == pytest.approx(2 / 3)
 
 
