@@ -102,6 +102,8 @@ class LinearSvmIntentClassifier(IntentClassifier, GraphComponent):
             "pairwise_candidates": 4,
             "pairwise_ridge": 0.3,  # ridge of the pair models (higher: smoother)
             "pairwise_weight": 1.0,  # weight of the pair models' votes added to the SVM margins
+            # examples per intent the pair models use at most (a fixed sample beyond): bounds time and memory
+            "pairwise_max_examples": 400,
         }
 
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource) -> None:
@@ -225,13 +227,18 @@ class LinearSvmIntentClassifier(IntentClassifier, GraphComponent):
 
         With G the Gram matrix of the pair's rows (plus 1, a constant feature
         for the bias), the dual coefficients are ``(G + ridge I)^-1 t``; the
-        pair's score of a message x is ``sum alpha * (rows . x + 1)``.
+        pair's score of a message x is ``sum alpha * (rows . x + 1)``. An intent
+        with more than ``pairwise_max_examples`` examples lends a fixed random
+        sample of them, so a pair's system stays small on big corpora.
         """
         self.pair_blocks, self.pair_alpha, self.pair_offsets = [], None, None
         if not self._pairs_on():
             return
         n_classes = len(self.classes)
-        blocks = [x[np.flatnonzero(y == c)].astype(np.float32).tocsr() for c in range(n_classes)]
+        cap, rng = int(self.config["pairwise_max_examples"]), np.random.default_rng(0)
+        rows = [np.flatnonzero(y == c) for c in range(n_classes)]
+        rows = [np.sort(rng.choice(r, size=cap, replace=False)) if len(r) > cap else r for r in rows]
+        blocks = [x[r].astype(np.float32).tocsr() for r in rows]
         sizes = [b.shape[0] for b in blocks]
         stacked = sp.vstack(blocks).tocsr().astype(np.float64)
         starts = np.concatenate([[0], np.cumsum(sizes)])

@@ -115,3 +115,13 @@ def test_calibrated_scale_is_chosen_stored_and_reloaded(tmp_path) -> None:
 def test_a_fixed_scale_skips_calibration(tmp_path) -> None:
     component = train(tmp_path, confidence_scale=7.0)
     assert component.scale == 7.0
+
+
+def test_pair_models_use_at_most_the_capped_number_of_examples_per_intent(tmp_path) -> None:
+    component = train(tmp_path, pairwise_max_examples=10, confidence_scale=5.0)
+    assert [b.shape[0] for b in component.pair_blocks] == [10] * len(INTENTS)
+    assert component.pair_offsets[-1] == len(component.pair_alpha) == 20 * len(INTENTS) * (len(INTENTS) - 1) // 2
+    rng = np.random.default_rng(8)
+    messages = [message(rng, intent) for intent in INTENTS for _ in range(3)]
+    component.process(messages)
+    assert all(m.get(INTENT)["name"] in INTENTS for m in messages)
