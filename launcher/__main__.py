@@ -138,8 +138,10 @@ def cmd_run(args: argparse.Namespace, several: bool = False, study: Path | None 
         cfg.bots_file = write_bots_file(cfg, state_dir / "bots.yml", labels)
     migrate_django(env, state_dir)
     stack = Stack(cfg)
-    # `kill` (SIGTERM) stops the services as cleanly as Ctrl-C does.
+    # `kill` (SIGTERM) stops the services as cleanly as Ctrl-C does; Ctrl-C (SIGINT) does so even when the
+    # launcher was started by a parent that ignores SIGINT (a background job), which Python would inherit.
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     names = ", ".join(s.name for s in stack.services)
     print(f"starting {names} (logs in {log_dir})…", flush=True)
     started = time.monotonic()

@@ -68,7 +68,7 @@ def test_run_prints_url_serves_and_stops_cleanly_on_ctrl_c(tmp_path):
                 assert "model up to date" in output and "training the model" not in output
             proc.send_signal(stop)
             # Ctrl-C and kill stop cleanly; even a SIGKILLed launcher takes its servers down with it.
-            assert proc.wait(60) == (-signal.SIGKILL if stop == signal.SIGKILL else 0)
+            assert proc.wait(120) == (-signal.SIGKILL if stop == signal.SIGKILL else 0)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -150,7 +150,7 @@ def test_run_bots_serves_three_bots_with_one_url_each_and_stops_them_all(tmp_pat
                     chat.close()
             proc.send_signal(stop)
             # Ctrl-C and kill stop every service cleanly; even a SIGKILLed launcher takes them all down with it.
-            assert proc.wait(60) == (-signal.SIGKILL if stop == signal.SIGKILL else 0)
+            assert proc.wait(120) == (-signal.SIGKILL if stop == signal.SIGKILL else 0)
         finally:
             if proc.poll() is None:
                 proc.kill()
