@@ -17,7 +17,7 @@ pair (``(intents - 1) x examples`` numbers) rather than a weight vector per
 pair. A pair model sees what separates two close intents ("card arrival" from
 "card delivery estimate"), which a one-vs-rest hyperplane trained against all
 the other intents at once blurs: on Banking77 this re-ranking raised the
-top-intent accuracy from 91.5 to 92.5 % (docs/rasa_bot.md, bench/results/nlu.md).
+top-intent accuracy from 91.5 to 92.4 % (docs/rasa_bot.md, bench/results/nlu.md).
 
 Confidences are a softmax of the (re-ranked) scores times a scale. With
 ``confidence_scale: auto`` the scale is calibrated at training time: a model
