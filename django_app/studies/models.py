@@ -240,6 +240,10 @@ class Message(models.Model):
     intent = models.CharField(max_length=100, blank=True)
     confidence = models.FloatField(null=True, blank=True)
     actions = models.JSONField(default=list, blank=True, help_text="User messages: the actions Rasa ran after it.")
+    tracker_text = models.TextField(
+        blank=True,
+        help_text="Bot messages of Rasa bots: the reply as Rasa's tracker recorded it, when the page's differs.",
+    )
 
     class Meta:
         ordering = ["conversation", "index"]
