@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# The action server: rasa-sdk and the project's actions only (no TensorFlow), from
-# requirements_actions.txt, whose versions are those of requirements_rasa.txt.
+# The action server: rasa-sdk and the project's actions (no TensorFlow), from
+# requirements_actions.txt, whose versions are those of requirements_rasa.txt; process_data
+# for the answers from past conversations (the reply index the train service builds).
 FROM python:3.10.13-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -15,7 +16,8 @@ RUN pip install --no-cache-dir --no-deps -r requirements_actions.txt && pip chec
 COPY pyproject.toml .
 COPY rasa_bot/__init__.py rasa_bot/
 COPY rasa_bot/actions/ rasa_bot/actions/
-# The project as a package (here only rasa_bot.actions), as make installs it: --actions rasa_bot.actions
+COPY process_data/ process_data/
+# The project as a package (here rasa_bot.actions and process_data), as make installs it: --actions rasa_bot.actions
 RUN pip install --no-cache-dir --no-deps --no-build-isolation . && pip check
 USER 1001
 EXPOSE 5055

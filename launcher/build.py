@@ -10,10 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from chat_contract import DEFAULT_BOT_ID
-from process_data import ConversionError, ConversionResult, convert_csv
+from process_data import ConversionResult, convert_csv
 
 from . import paths
 
@@ -110,24 +108,13 @@ def retrieval_index(
     Raises:
         ConversionError: The settings or the pairs cannot be read.
     """
-    from process_data.retrieval import ensure_index, load_config, read_pairs_csv
+    from process_data.retrieval import index_for_bot
 
-    settings = bot_dir / RETRIEVAL_SETTINGS
-    if not settings.is_file():
-        return None
-    config = load_config(settings)
-    raw = yaml.safe_load(settings.read_text(encoding="utf-8")) or {}
-    pairs_file = bot_dir / str(raw.get("pairs") or "telegram_pairs.csv")
-    if not pairs_file.is_file():
-        return None
-    pairs = read_pairs_csv(pairs_file)
-    try:
-        path, built = ensure_index(pairs, cache, config)
-    except ValueError as exc:
-        raise ConversionError(str(exc), pairs_file) from exc
-    if not quiet:
-        print(f"{'built' if built else 'up to date'}: reply index of {len(pairs):,} past pairs: {path}")
-    return path
+    result = index_for_bot(bot_dir / RETRIEVAL_SETTINGS, cache)
+    if result.path is not None and not quiet:
+        state = "built" if result.built else "up to date"
+        print(f"{state}: reply index of {result.pairs:,} past pairs: {result.path}")
+    return result.path
 
 
 def copy_bot_sources(dest: Path) -> Path:

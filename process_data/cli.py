@@ -142,12 +142,49 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the pairs CSV goes, relative to --out (default: telegram_pairs.csv)",
     )
     _add_common(tg_cmd)
+
+    index_cmd = sub.add_parser(
+        "index",
+        help="build the reply index of past answers (from a pairs CSV) that the assistant's fallback uses",
+        description="Build the reply index of a bot's past conversations into OUT (retrieval-<digest>.npz), only "
+        "when its pairs or settings changed. The settings file's 'pairs:' names the pairs CSV (client,server,chat "
+        "as 'telegram' writes it), relative to the settings' folder. Without a pairs file there is no index and "
+        "the assistant keeps its normal fallback.",
+    )
+    index_cmd.add_argument(
+        "--settings", default="rasa_bot/retrieval.yml", help="the bot's retrieval settings (default: %(default)s)"
+    )
+    index_cmd.add_argument("--pairs", help="a pairs CSV to use instead of the one the settings name")
+    index_cmd.add_argument("--out", required=True, help="folder for the index files (beside the models)")
+    index_cmd.add_argument(
+        "--current",
+        metavar="NAME",
+        help="also keep a copy under this fixed name in OUT, e.g. retrieval-current.npz, for RETRIEVAL_INDEX",
+    )
     return parser
+
+
+def _index(args: argparse.Namespace) -> int:
+    from .retrieval import index_for_bot
+
+    try:
+        result = index_for_bot(args.settings, args.out, pairs_file=args.pairs, current=args.current)
+    except ConversionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if result.path is None:
+        print("no pairs file: no reply index (the assistant keeps its normal fallback)")
+    else:
+        state = "built" if result.built else "up to date"
+        print(f"{state}: reply index of {result.pairs:,} past pairs: {result.path}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "index":
+        return _index(args)
     common = dict(
         action_map=args.action_map,
         domain_file=args.domain_file,

@@ -406,3 +406,71 @@ def ensure_index(pairs: Sequence[PastPair], out_dir: str | Path, config: Retriev
         return path, False
     ReplyIndex.build(pairs, config).save(path)
     return path, True
+
+
+@dataclass
+class BotIndex:
+    """What ``index_for_bot`` did: the index file (None: no pairs, past answers off), built or found, pairs in it."""
+
+    path: Path | None
+    built: bool = False
+    pairs: int = 0
+
+
+def index_for_bot(
+    settings: str | Path, out_dir: str | Path, *, pairs_file: str | Path | None = None, current: str | None = None
+) -> BotIndex:
+    """The reply index a bot's settings file describes, built into ``out_dir`` only when its pairs changed.
+
+    Args:
+        settings: The bot's ``retrieval.yml``; its ``pairs:`` names the pairs CSV relative to the settings' folder
+            (``telegram_pairs.csv`` by default). No settings file, or no pairs file: no index (``path`` None).
+        out_dir: Where index files go (``retrieval-<digest>.npz``, beside the models).
+        pairs_file: Another pairs CSV instead of the one the settings name (must exist).
+        current: Also keep a copy under this fixed name in ``out_dir`` (replaced atomically), for a server that
+            is told one path once (``RETRIEVAL_INDEX``, the action container); removed when there are no pairs.
+
+    Raises:
+        ConversionError: The settings or the pairs cannot be read, or ``pairs_file`` does not exist.
+    """
+    import shutil
+
+    import yaml
+
+    settings, out_dir = Path(settings), Path(out_dir)
+    stable = out_dir / current if current else None
+    found: Path | None = None
+    if pairs_file is not None:
+        found = Path(pairs_file)
+        if not found.is_file():
+            raise ConversionError("no such pairs file", found)
+    if settings.is_file():
+        config = load_config(settings)
+        if found is None:
+            raw = yaml.safe_load(settings.read_text(encoding="utf-8")) or {}
+            candidate = settings.parent / str(raw.get("pairs") or "telegram_pairs.csv")
+            found = candidate if candidate.is_file() else None
+    else:
+        config = RetrievalConfig()
+        if pairs_file is None:
+            found = None
+    if found is None:
+        if stable is not None and stable.exists():
+            stable.unlink()  # a stale copy would keep answering from pairs that are gone
+        return BotIndex(path=None)
+    pairs = read_pairs_csv(found)
+    try:
+        path, built = ensure_index(pairs, out_dir, config)
+    except ValueError as exc:
+        raise ConversionError(str(exc), found) from exc
+    if stable is not None:
+        fd, tmp = tempfile.mkstemp(prefix=stable.name + ".", suffix=".tmp", dir=out_dir)
+        os.close(fd)
+        try:
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, stable)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        path = stable
+    return BotIndex(path=path, built=built, pairs=len(pairs))

@@ -288,3 +288,29 @@ def test_nginx_template_renders_and_nginx_accepts_it(tmp_path):
         text=True,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_the_action_service_answers_from_the_index_the_train_service_builds(compose):
+    """Past answers in containers: train builds the index into the models volume under a fixed name, the action
+    server reads it from there (tests/integration/test_action_image_lock.py runs the image's lock for real)."""
+    services = compose["services"]
+    train, actions = services["train"], services["actions"]
+    command = " ".join(train["command"])
+    assert "python -m process_data index --settings retrieval.yml --out /models --current retrieval-current.npz" in (
+        command
+    )
+    assert command.index("rasa train") < command.index("process_data index")
+    assert actions["environment"]["RETRIEVAL_INDEX"] == "/models/retrieval-current.npz"
+    read_only = [v.get("read_only") if isinstance(v, dict) else v.endswith(":ro") for v in _volumes(actions)]
+    assert [_volume_source(v) for v in _volumes(actions)] == ["models"] and all(read_only)
+    assert actions["depends_on"]["train"]["condition"] == "service_completed_successfully"
+    assert "COPY process_data/ process_data/" in (REPO / "actions.Dockerfile").read_text()
+
+
+def test_rasa_containers_get_the_telegram_settings_from_env(compose):
+    rasa_env = compose["services"]["rasa"]["environment"]
+    from rasa_bot.channels.telegram import ENV_DEFAULTS
+
+    for name in ENV_DEFAULTS.values():
+        assert name in rasa_env, name
+    assert not rasa_env["TELEGRAM_BOT_TOKEN"]  # empty in the test .env: the channel stays off

@@ -170,3 +170,42 @@ def test_an_indexed_message_finds_its_own_reply_and_excluded_ones_never(rows, ex
         assert hits[0].score == pytest.approx(1.0, abs=1e-4)
         assert p.reply.strip() in {h.reply for h in hits if h.score > 1 - 1e-4}
         assert all(h.conversation not in excluded for h in hits)
+
+
+def test_the_index_command_builds_keeps_a_fixed_copy_and_removes_it_without_pairs(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("client,server,chat\nwhere is my parcel,It left yesterday.,c1\n", encoding="utf-8")
+    settings = tmp_path / "retrieval.yml"
+    settings.write_text("pairs: pairs.csv\nthreshold: 0.4\n", encoding="utf-8")
+    out = tmp_path / "models"
+
+    def index(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "process_data", "index", "--settings", str(settings), "--out", str(out), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    first = index("--current", "retrieval-current.npz")
+    assert first.returncode == 0 and "built: reply index of 1 past pairs" in first.stdout
+    current = out / "retrieval-current.npz"
+    built = [p for p in out.iterdir() if p.name != current.name]
+    assert len(built) == 1 and current.read_bytes() == built[0].read_bytes()
+    assert ReplyIndex.load(current).answer("where is my parcel?").reply == "It left yesterday."
+    again = index("--current", "retrieval-current.npz")
+    assert "up to date" in again.stdout and sorted(out.iterdir()) == sorted([*built, current])
+    assert not list(out.glob("*.tmp"))
+    pairs.unlink()  # no pairs any more: no index, and the fixed copy does not keep answering
+    gone = index("--current", "retrieval-current.npz")
+    assert gone.returncode == 0 and "no pairs file" in gone.stdout and not current.exists()
+    missing = index("--pairs", str(tmp_path / "nope.csv"))
+    assert missing.returncode == 2 and "no such pairs file" in missing.stderr and "nope.csv" in missing.stderr
+    pairs.write_text("client,server,chat\nhi,hello,c1\n", encoding="utf-8")
+    settings.write_text("pairs: pairs.csv\nthreshold: 7\n", encoding="utf-8")
+    bad = index()
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "retrieval.yml" in bad.stderr
+    assert "Traceback" not in bad.stderr
