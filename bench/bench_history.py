@@ -279,15 +279,28 @@ def stress(bot_dir: Path, model: Path, work: Path, runs: int, workers: int) -> d
 # -- report -------------------------------------------------------------------------------------------
 
 
+PART_TITLES = {
+    "inprocess": "in process",
+    "server": "through the real server",
+    "stress": "stress rows",
+}
+
+
 def render_markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
         "# History benchmark (bench/bench_history.py)",
         "",
-        f"Machine: {m['cpus']} cores, {m['cpu']}, Python {m['python']}; shared with other work, so single "
-        "figures are noisy: variants take turns, figures are medians. "
-        f"Command: `{results['command']}` ({results['date']}). Model: the demo corpus; message mix of "
-        "bench_load.py (custom actions against a real action server included).",
+        f"Machine: {m['cpus']} cores, {m['cpu']}, Python {m['python']}; often shared with other work, so single "
+        "figures are noisy: variants take turns, figures are medians. Model: the demo corpus; message mix of "
+        "bench_load.py (custom actions against a real action server included). Each part as last measured:",
+        "",
+        *(
+            f"- {PART_TITLES[part]}: `{run['command']}` ({run['date']}"
+            + (f"; load average before {run['load_before']}" if run.get("load_before") else "")
+            + ")"
+            for part, run in results.get("runs", {}).items()
+        ),
         "",
         "*before*: the project's stack without keeping history (`keep_history: false` in the tracker "
         "store, `policy_windows: false` and `action_history_turns: 0` in the channel: every event sent to "
@@ -370,14 +383,22 @@ def main() -> int:
     bot_dir = copy_bot_sources(work / "bot")
     convert(paths.DEMO_CORPUS, bot_dir, quiet=True)
     model = train(bot_dir)
-    results: dict = {
-        "machine": machine(),
-        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+    name = "history-quick" if args.quick else "history"
+    # A run of some parts keeps the others' last figures (each part says when and how it was measured).
+    previous = RESULTS / f"{name}.json"
+    results: dict = json.loads(previous.read_text()) if previous.is_file() else {}
+    if results.get("histories") != list(histories) or results.get("mixes") != MIXES:
+        results = {}  # figures of another design are not kept beside these
+    results.update(machine=machine(), model=model.name, mixes=MIXES, histories=list(histories))
+    results.setdefault("runs", {})
+    run = {
         "command": "python bench/bench_history.py " + " ".join(sys.argv[1:]),
-        "model": model.name,
-        "mixes": MIXES,
-        "histories": list(histories),
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+        "load_before": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
+    for part in args.part:
+        if part != "stress" or not args.quick:
+            results["runs"][part] = run
     # The servers first: servers started after this process had loaded the model hung while loading theirs
     # (seen twice; the cause was not pinned down: not the variables TensorFlow adds to os.environ).
     if "server" in args.part:
@@ -388,7 +409,6 @@ def main() -> int:
         state = work / "inprocess"
         state.mkdir()
         results["inprocess"] = in_process(model, bot_dir, state, conversations, histories)
-    name = "history-quick" if args.quick else "history"
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS / f"{name}.md").write_text(render_markdown(results))
