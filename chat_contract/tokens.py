@@ -4,10 +4,17 @@ A token grants one conversation (``sub``) with one bot (``aud``, the bot's id in
 the registry) until ``exp``. Each bot server accepts only its own audience, so a
 token issued for bot A is refused by bot B even when both share a secret, and a
 conversation id is never valid on another bot's server.
+
+A JWT's claims are readable by whoever holds it. Where the bot must stay anonymous
+(a blind study), ``aud`` is an opaque audience instead: a keyed hash of the bot id
+under the bot's secret (``opaque_audience``), which the bot's server recomputes and
+nobody without the secret can map back to a bot.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import time
 import uuid
@@ -46,14 +53,31 @@ def new_conversation_id() -> str:
     return uuid.uuid4().hex
 
 
+def opaque_audience(bot_id: str, secret: str) -> str:
+    """The ``aud`` of a token that must not name its bot: ``x-`` and 32 hex digits of HMAC-SHA256(secret, bot id).
+
+    Only a holder of the bot's secret can tell which bot it stands for (the bot's server recomputes it).
+    """
+    digest = hmac.new(secret.encode("utf-8"), b"chat-contract-aud:" + bot_id.encode("utf-8"), hashlib.sha256)
+    return "x-" + digest.hexdigest()[:32]
+
+
 def issue_token(
-    conversation_id: str, *, bot_id: str, secret: str, lifetime: int, now: float | None = None
+    conversation_id: str,
+    *,
+    bot_id: str,
+    secret: str,
+    lifetime: int,
+    now: float | None = None,
+    anonymous: bool = False,
 ) -> tuple[str, int]:
     """Sign a token for one conversation with one bot.
 
     Args:
         conversation_id: Becomes the ``sub`` claim.
         bot_id: Becomes the ``aud`` claim: only that bot's server accepts the token.
+        anonymous: ``aud`` is the bot's opaque audience (``opaque_audience``) instead of its id, so the token,
+            which its holder can decode, does not name the bot (blind studies).
         secret: The bot's HS256 key (``RASA_JWT_SECRET`` or the variable its registry entry names).
         lifetime: Seconds until ``exp``.
         now: The current time (for tests).
@@ -63,7 +87,8 @@ def issue_token(
     """
     issued = int(now if now is not None else time.time())
     expires = issued + lifetime
-    payload = {"sub": conversation_id, "aud": bot_id, "iat": issued, "exp": expires}
+    aud = opaque_audience(bot_id, secret) if anonymous else bot_id
+    payload = {"sub": conversation_id, "aud": aud, "iat": issued, "exp": expires}
     return jwt.encode(payload, secret, algorithm=JWT_ALGORITHM), expires
 
 
@@ -82,8 +107,9 @@ def verify_token(
     The algorithm is pinned (a token's own ``alg`` header is not trusted, so
     ``none`` and algorithm confusion fail), ``exp``, ``sub`` and ``aud`` are
     required, ``aud`` must be one string naming a bot this server serves
-    (``audience``), ``exp`` may be at most ``max_lifetime`` seconds away, and
-    ``nbf``/``iat`` in the future are refused.
+    (``audience``), by its id or by its opaque audience under ``key``, ``exp``
+    may be at most ``max_lifetime`` seconds away, and ``nbf``/``iat`` in the
+    future are refused.
 
     Args:
         token: What the client sent (a ``Bearer `` prefix is stripped).
@@ -126,6 +152,8 @@ def verify_token(
     except jwt.InvalidTokenError as exc:
         raise TokenRejected(f"invalid token ({type(exc).__name__})") from exc
     aud = claims["aud"]
+    if isinstance(aud, str) and aud not in audiences and aud.startswith("x-"):
+        aud = next((a for a in audiences if hmac.compare_digest(opaque_audience(a, key), aud)), aud)
     if not isinstance(aud, str) or aud not in audiences:
         shown = aud if isinstance(aud, str) and BOT_ID.fullmatch(aud) else "?"
         raise TokenRejected(f"token for another bot (aud {shown!r})")

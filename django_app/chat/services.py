@@ -37,9 +37,13 @@ class ChatGrant:
         }
 
 
-def _grant(conversation: Conversation, bot: Bot) -> ChatGrant:
+def _grant(conversation: Conversation, bot: Bot, anonymous: bool = False) -> ChatGrant:
     token, expires = issue_token(
-        conversation.id, bot_id=bot.id, secret=bot.jwt_secret(), lifetime=settings.RASA_JWT_LIFETIME
+        conversation.id,
+        bot_id=bot.id,
+        secret=bot.jwt_secret(),
+        lifetime=settings.RASA_JWT_LIFETIME,
+        anonymous=anonymous,
     )
     return ChatGrant(conversation_id=conversation.id, bot_id=bot.id, token=token, expires_at=expires)
 
@@ -57,8 +61,11 @@ def conversation_start(*, bot: Bot) -> ChatGrant:
     return _grant(conversation, bot)
 
 
-def conversation_token(*, conversation: Conversation) -> ChatGrant:
+def conversation_token(*, conversation: Conversation, anonymous: bool = False) -> ChatGrant:
     """A fresh token for an existing conversation, for the bot it belongs to.
+
+    ``anonymous``: the token's ``aud`` is the bot's opaque audience, not its id (a blind study's participant can
+    decode the token; it must not name the bot).
 
     Raises:
         BotUnavailable: Its bot is disabled or its secret is not set.
@@ -66,4 +73,4 @@ def conversation_token(*, conversation: Conversation) -> ChatGrant:
     bot = conversation.bot
     if not bot.enabled:
         raise BotUnavailable(f"bot {bot.id!r} is disabled")
-    return _grant(conversation, bot)
+    return _grant(conversation, bot, anonymous=anonymous)

@@ -38,6 +38,7 @@ MESSAGE_COLUMNS = (
     "user_confidence",
     "actions",
     "labels",
+    "tracker_text",
 )
 CONVERSATION_COLUMNS = (
     "schema_version",
@@ -101,6 +102,7 @@ def message_rows(study: Study) -> Iterator[dict[str, Any]]:
                 "user_confidence": "" if last_user is None or last_user.confidence is None else last_user.confidence,
                 "actions": "|".join(last_user.actions) if last_user else "",
                 "labels": "|".join(annotation.labels) if annotation else "",
+                "tracker_text": m.tracker_text,
             }
 
 
@@ -165,7 +167,10 @@ def conversation_records(study: Study) -> Iterator[dict[str, Any]]:
                     **(
                         {"intent": m.intent or None, "confidence": m.confidence, "actions": m.actions}
                         if m.sender == Message.Sender.USER
-                        else {"labels": m.annotation.labels if hasattr(m, "annotation") else None}
+                        else {
+                            "labels": m.annotation.labels if hasattr(m, "annotation") else None,
+                            "tracker_text": m.tracker_text or None,
+                        }
                     ),
                 }
                 for m in c.messages.all()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from django.utils import timezone
 from .acceptability import Rules, Said, failed_checks
 from .models import Annotation, BlockedId, Message, Participant, Scenario, Study, StudyBot, StudyConversation
 from .study_file import StudyFileError, StudySpec
-from .tracker import success_check, tracker_fetch, user_turns
+from .tracker import bot_replies, reply_differences, success_check, tracker_fetch, user_turns
 
 #: URL parameters carrying a crowd platform's worker id, and the platform: the first one present wins.
 EXTERNAL_ID_PARAMS = (("PROLIFIC_PID", "prolific"), ("workerId", "mturk"), ("participant", "invite"))
@@ -62,11 +63,36 @@ class LoadResult:
     created: bool
 
 
+def _blind_leaks(spec: StudySpec, bots: dict[str, Bot]) -> list[str]:
+    """Where a blind study's bots would be named to participants: the socket.io URL or path the widget connects to.
+
+    The token is anonymous in a blind study (``chat_contract.opaque_audience``); the address the browser connects
+    to is the one thing the page must still tell it, so it must not contain the bot's id or names.
+    """
+    leaks = []
+    for i, b in enumerate(spec.bots):
+        bot = bots[b.bot]
+        address = f"{bot.socket_url}{bot.socket_path}".lower()
+        for name in dict.fromkeys([bot.id, bot.label, bot.participant_label]):
+            # as written, and as a host name or path would spell it ("Northwind Helper": northwind-helper, …)
+            words = re.findall(r"[a-z0-9]+", name.lower())
+            spellings = {name.lower(), *("".join(words), "-".join(words), "_".join(words), ".".join(words))}
+            if name.lower() != b.label.lower() and any(len(x) >= 3 and x in address for x in spellings):
+                leaks.append(
+                    f"line {b.line}: field 'bots[{i}].bot': the study is blind but bot {bot.id!r} is reached at "
+                    f"{bot.socket_url}{bot.socket_path}, which names it ({name!r}); serve it under a neutral URL or "
+                    "path (docs/studies.md, 'Blind studies')"
+                )
+                break
+    return leaks
+
+
 def study_load(*, spec: StudySpec, source: str = "study.yml") -> LoadResult:
     """Create or update the study a checked file describes (by slug); bots and scenarios it drops are turned off.
 
     Raises:
-        StudyFileError: A bot is not in the registry (nothing is written).
+        StudyFileError: A bot is not in the registry, or a blind study's bot is reached at an address that names it
+            (nothing is written).
     """
     registered = set(Bot.objects.filter(id__in=[b.bot for b in spec.bots]).values_list("id", flat=True))
     missing = [b for b in spec.bots if b.bot not in registered]
@@ -77,6 +103,10 @@ def study_load(*, spec: StudySpec, source: str = "study.yml") -> LoadResult:
                 for b in missing
             ]
         )
+    if spec.blind:
+        named = _blind_leaks(spec, {b.id: b for b in Bot.objects.filter(id__in=registered)})
+        if named:
+            raise StudyFileError([f"{source}, {leak}" for leak in named])
     fields = {
         name: getattr(spec, name)
         for name in (
@@ -456,12 +486,23 @@ def _read_tracker(conversation: StudyConversation) -> None:
         conversation.tracker_error = str(exc)[:300]
         return
     turns = user_turns(tracker)
+    problems = []
     shown = list(conversation.messages.filter(sender="user").order_by("index"))
     if len(shown) != len(turns):  # a message the page did not record, or one the bot never got
-        conversation.tracker_error = f"the page recorded {len(shown)} user messages, Rasa's tracker has {len(turns)}"
+        problems.append(f"the page recorded {len(shown)} user messages, Rasa's tracker has {len(turns)}")
     for message, turn in zip(shown, turns, strict=False):
         message.intent, message.confidence, message.actions = turn.intent, turn.confidence, turn.actions
         message.save(update_fields=["intent", "confidence", "actions"])
+    # The bot's replies as Rasa sent them: a page that recorded something else (a participant posting made-up
+    # replies, a message lost in the browser) is caught, and the tracker's text kept beside the page's.
+    said = list(conversation.messages.filter(sender="bot").order_by("index"))
+    differing, problem = reply_differences([(m.text, m.before_transforms) for m in said], bot_replies(tracker))
+    if problem:
+        problems.append(problem)
+    for position, reply in differing.items():
+        said[position].tracker_text = reply
+        said[position].save(update_fields=["tracker_text"])
+    conversation.tracker_error = "; ".join(problems)[:300]
     scenario = conversation.scenario
     if scenario is not None and scenario.has_check:
         conversation.success = success_check(
@@ -524,8 +565,15 @@ def _check_answers(questions: list[dict[str, Any]], answers: dict[str, str]) -> 
     return clean
 
 
+#: The flag of a conversation whose questionnaire came after its place had been given away and its bot's quota filled.
+LATE_FLAG = "late_over_quota"
+
+
 def questionnaire_submit(*, conversation: StudyConversation, answers: dict[str, str]) -> StudyConversation:
     """The questionnaire after a chat: checked, stored, and the conversation counts toward its bot's quota.
+
+    A conversation idle past the study's timeout holds no place (``_taken``); if its bot's quota filled meanwhile,
+    its answers are stored but it is abandoned with the flag ``late_over_quota``, so no bot ever goes over quota.
 
     Raises:
         StudyError: A required question unanswered or an answer outside its options.
@@ -533,12 +581,21 @@ def questionnaire_submit(*, conversation: StudyConversation, answers: dict[str, 
     study = conversation.participant.study
     clean = _check_answers(study.questionnaire, answers)
     with transaction.atomic():
+        list(StudyBot.objects.select_for_update().filter(study=study))  # quotas are counted one taker at a time
         c = StudyConversation.objects.select_for_update().get(pk=conversation.pk)
         if c.status != StudyConversation.Status.RATING:
             return c
+        now = timezone.now()
         c.answers = clean
-        c.status = StudyConversation.Status.COMPLETED
-        c.completed_at = timezone.now()
+        if _idle(c, study, now) and _taken(study, now).get(c.study_bot_id, 0) >= c.study_bot.quota:
+            # Idle past the timeout, its place went to someone else meanwhile, and that bot's quota is now full:
+            # counting it would put the bot over quota. The answers are kept; the conversation does not count.
+            c.status = StudyConversation.Status.ABANDONED
+            c.flags = [*c.flags, LATE_FLAG]
+        else:
+            c.status = StudyConversation.Status.COMPLETED
+            c.completed_at = now
+        c.last_activity_at = now
         c.save()
     return c
 

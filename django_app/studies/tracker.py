@@ -78,6 +78,63 @@ def user_turns(tracker: dict[str, Any]) -> list[UserTurn]:
     return turns
 
 
+def bot_replies(tracker: dict[str, Any]) -> list[str]:
+    """The bot's replies in order (after the last restart), as Rasa recorded them; ``""`` for one without text."""
+    replies: list[str] = []
+    for event in tracker.get("events") or []:
+        kind = event.get("event")
+        if kind == "bot":
+            replies.append(str(event.get("text") or ""))
+        elif kind == "restart":
+            replies = []
+    return replies
+
+
+def _squash(text: str) -> str:
+    return "".join(text.lower().split())
+
+
+def reply_groups(shown: list[tuple[str, str]]) -> list[list[int]]:
+    """Which of the bot messages a page recorded came from one reply: lists of positions in ``shown``.
+
+    ``shown`` holds ``(text, before_transforms)`` of the bot messages in order. A study's ``sentences`` transform
+    shows one reply as several messages, each recorded with the whole reply as ``before_transforms``; consecutive
+    pieces of one reply are grouped until their texts (case and spaces aside) make up the whole reply.
+    """
+    groups: list[list[int]] = []
+    covered = ""
+    for i, (text, before) in enumerate(shown):
+        if groups and before and shown[groups[-1][-1]][1] == before and covered != _squash(before):
+            groups[-1].append(i)
+            covered += _squash(text)
+        else:
+            groups.append([i])
+            covered = _squash(text)
+    return groups
+
+
+def reply_differences(shown: list[tuple[str, str]], replies: list[str]) -> tuple[dict[int, str], str]:
+    """Compare what a page recorded for the bot's messages with the tracker's replies.
+
+    Returns:
+        ``{position in shown: the tracker's reply}`` for each recorded message whose reply differs from the
+        tracker's, and a sentence describing the differences (empty when they agree).
+    """
+    groups = reply_groups(shown)
+    differing: dict[int, str] = {}
+    for group, reply in zip(groups, replies, strict=False):
+        text, before = shown[group[0]]
+        if (before or text) != reply:
+            differing.update({i: reply for i in group})
+    problems = []
+    if len(groups) != len(replies):
+        problems.append(f"the page recorded {len(groups)} bot replies, Rasa's tracker has {len(replies)}")
+    if differing:
+        first = min(differing)
+        problems.append(f"{len(differing)} bot messages differ from the tracker's replies (the first at #{first})")
+    return differing, "; ".join(problems)
+
+
 def actions_run(tracker: dict[str, Any]) -> set[str]:
     """Every action the tracker records."""
     return {str(e.get("name")) for e in tracker.get("events") or [] if e.get("event") == "action"}

@@ -248,7 +248,7 @@ def token(request: HttpRequest, slug: str) -> JsonResponse:
     if current is None:
         return _json({"error": "no_conversation"}, status=404)
     try:
-        grant = conversation_token(conversation=current.chat)
+        grant = conversation_token(conversation=current.chat, anonymous=study.blind)
     except BotUnavailable:
         return _json({"error": "bot_unavailable", "message": "The assistant is not available right now."}, 503)
     data = grant.as_json()

@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from chat_contract import DEFAULT_BOT_ID, MAX_TOKEN_LIFETIME, MIN_KEY_LENGTH
-from chat_contract.tokens import TokenRejected, issue_token, new_conversation_id, verify_token
+from chat_contract.tokens import TokenRejected, issue_token, new_conversation_id, opaque_audience, verify_token
 
 KEY = "k" * 40
 SID = new_conversation_id()
@@ -33,6 +33,23 @@ def test_a_server_of_several_bots_accepts_each_of_them_and_says_which():
     token, _ = issue_token(SID, bot_id="demo", secret=KEY, lifetime=600)
     with pytest.raises(TokenRejected, match="another bot"):
         verify_token(token, key=KEY, audience={"echo", "faq"})
+
+
+def test_an_anonymous_token_does_not_name_its_bot_and_only_that_bot_accepts_it():
+    token, _ = issue_token(SID, bot_id="logreg", secret=KEY, lifetime=600, anonymous=True)
+    aud = jwt.decode(token, options={"verify_signature": False})["aud"]
+    assert aud == opaque_audience("logreg", KEY) and "logreg" not in aud and len(aud) == 34
+    assert opaque_audience("logreg", "x" * 40) != aud != opaque_audience("demo", KEY)  # keyed and per bot
+    assert verify_token(token, key=KEY, audience="logreg").bot_id == "logreg"
+    assert verify_token(token, key=KEY, audience={"demo", "logreg"}).bot_id == "logreg"
+    with pytest.raises(TokenRejected, match="another bot"):
+        verify_token(token, key=KEY, audience="demo")
+    # another server that shares the bot's id but not its secret refuses it (the signature, then the audience)
+    with pytest.raises(TokenRejected, match="bad signature"):
+        verify_token(token, key="y" * 40, audience="logreg")
+    forged = signed(sub=SID, aud=opaque_audience("logreg", "y" * 40), exp=int(time.time()) + 60)
+    with pytest.raises(TokenRejected, match="another bot"):
+        verify_token(forged, key=KEY, audience="logreg")
 
 
 AUDIENCE_ATTACKS = {

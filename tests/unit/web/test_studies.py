@@ -21,7 +21,7 @@ from studies import services
 from studies.exports import conversation_records, export_text
 from studies.models import Message, Participant, Study, StudyConversation
 from studies.study_file import StudyFileError, parse_study_file
-from studies.tracker import success_check, user_turns
+from studies.tracker import reply_differences, reply_groups, success_check, user_turns
 
 from tests.unit.web.study_factories import participant_at, study_bots, study_create, study_text
 
@@ -113,6 +113,28 @@ def test_every_mistake_of_a_file_is_listed_with_its_own_line():
 
 
 class LoadTests(TestCase):
+    def test_a_blind_studys_bot_at_an_address_that_names_it_is_refused(self):
+        study_bots()
+        from bots.models import Bot
+
+        Bot.objects.filter(id="beta").update(socket_url="https://chat.example.org", socket_path="/bots/beta/socket.io")
+        with pytest.raises(
+            StudyFileError,
+            match=r"line \d+: field 'bots\[1\].bot': the study is blind but bot 'beta' is reached at "
+            r"https://chat.example.org/bots/beta/socket.io, which names it \('beta'\)",
+        ):
+            services.study_load(spec=parse_study_file(study_text()))
+        assert not Study.objects.exists()
+        Bot.objects.filter(id="beta").update(socket_path="/b/socket.io")
+        Bot.objects.filter(id="alpha").update(socket_url="http://secret-name.internal:5005", label="Secret Name")
+        with pytest.raises(StudyFileError, match=r"bots\[0\].bot.*names it \('Secret Name'\)"):
+            services.study_load(spec=parse_study_file(study_text()))
+        Bot.objects.filter(id="alpha").update(socket_url="http://10.0.0.7:5005")
+        assert services.study_load(spec=parse_study_file(study_text())).created
+        # a study that is not blind may show the bots' names anywhere
+        Bot.objects.filter(id="beta").update(socket_path="/bots/beta/socket.io")
+        services.study_load(spec=parse_study_file(study_text(slug="open", blind=False)))
+
     def test_an_unknown_bot_is_named_with_its_line_and_nothing_is_written(self):
         study_bots()
         spec = parse_study_file(study_text(bots=[{"bot": "alpha", "quota": 1}, {"bot": "ghost", "quota": 1}]))
@@ -322,6 +344,7 @@ TRACKER = {
         {"event": "user", "text": "refund please", "parse_data": {"intent": {"name": "refund", "confidence": 0.8}}},
         {"event": "action", "name": "action_refund"},
         {"event": "action", "name": "utter_done"},
+        {"event": "bot", "text": "Done, refunded."},
         {"event": "action", "name": "action_listen"},
     ],
 }
@@ -333,6 +356,24 @@ def test_the_tracker_gives_intents_confidences_and_actions_per_user_message():
         ("hello", "greet", 0.97, ["utter_greet"]),
         ("refund please", "refund", 0.8, ["action_refund", "utter_done"]),
     ]
+
+
+def test_the_pieces_of_a_split_reply_are_one_reply_and_repeated_replies_stay_apart():
+    whole = "Your order shipped. It arrives Friday."
+    shown = [
+        ("Hi!", ""),
+        ("your order shipped.", whole),  # sentences + lowercase
+        ("it arrives friday.", whole),
+        ("your order shipped.", whole),  # the same reply again: a new one, the last was complete
+        ("it arrives friday.", whole),
+        ("ok", "OK"),
+    ]
+    assert reply_groups(shown) == [[0], [1, 2], [3, 4], [5]]
+    assert reply_differences(shown, ["Hi!", whole, whole, "OK"]) == ({}, "")
+    differing, problem = reply_differences(shown, ["Hi!", whole, "Something else.", "OK"])
+    assert differing == {3: "Something else.", 4: "Something else."}
+    assert problem == "2 bot messages differ from the tracker's replies (the first at #3)"
+    assert reply_differences(shown[:1], ["Hi!", "Bye!"])[1] == "the page recorded 1 bot replies, Rasa's tracker has 2"
 
 
 @pytest.mark.parametrize(
@@ -419,8 +460,34 @@ class TrackerAndExportTests(TestCase):
         shorter = {**TRACKER, "events": TRACKER["events"][:5]}
         c, _ = self.run_conversation(lambda **kw: shorter)
         c.refresh_from_db()
-        assert c.tracker_error == "the page recorded 2 user messages, Rasa's tracker has 1"
+        assert c.tracker_error == (
+            "the page recorded 2 user messages, Rasa's tracker has 1; "
+            "the page recorded 2 bot replies, Rasa's tracker has 1"
+        )
         assert c.messages.get(index=0).intent == "greet"
+
+    def test_bot_replies_the_page_made_up_are_caught_and_the_trackers_text_kept(self):
+        forged = {**TRACKER, "events": [dict(e) for e in TRACKER["events"]]}
+        forged["events"][-2]["text"] = "Sorry, I cannot refund that."  # what the bot really said
+        c, _ = self.run_conversation(lambda **kw: forged)
+        c.refresh_from_db()
+        assert c.tracker_error == "1 bot messages differ from the tracker's replies (the first at #1)"
+        assert [m.tracker_text for m in c.messages.filter(sender="bot")] == ["", "Sorry, I cannot refund that."]
+        rows = list(csv.DictReader(io.StringIO(export_text(self.study, "messages"))))
+        assert [(r["text"], r["tracker_text"]) for r in rows] == [
+            ("Hi!", ""),
+            ("Done, refunded.", "Sorry, I cannot refund that."),
+        ]
+        (record,) = [json.loads(line) for line in export_text(self.study, "jsonl").splitlines()]
+        assert [m.get("tracker_text") for m in record["messages"] if m["sender"] == "bot"] == [
+            None,
+            "Sorry, I cannot refund that.",
+        ]
+
+    def test_replies_that_agree_with_the_tracker_leave_no_trace(self):
+        c, _ = self.run_conversation(lambda **kw: TRACKER)
+        c.refresh_from_db()
+        assert c.tracker_error == "" and not c.messages.exclude(tracker_text="").exists()
 
     def test_deleting_a_participant_by_external_id_removes_them_from_the_database_and_exports(self):
         c, _ = self.run_conversation(lambda **kw: TRACKER)
@@ -496,6 +563,19 @@ class PageTests(TestCase):
         grant = self.client.post(self.url("token")).json()
         current = StudyConversation.objects.get()
         assert grant["session_id"] == current.chat_id and grant["bot"] == config["bot"]
+        # the token, which the participant can decode, does not name the bot; the bot's server still accepts it
+        import jwt
+        from django.conf import settings
+
+        from chat_contract import TokenRejected, verify_token
+
+        claims = jwt.decode(grant["token"], options={"verify_signature": False})
+        assert re.fullmatch(r"x-[0-9a-f]{32}", claims["aud"]) and not re.search(r"alpha|beta", grant["token"])
+        bot_id = current.study_bot.bot_id
+        other = {"alpha": "beta", "beta": "alpha"}[bot_id]
+        assert verify_token(grant["token"], key=settings.RASA_JWT_SECRET, audience=bot_id).bot_id == bot_id
+        with pytest.raises(TokenRejected, match="another bot"):
+            verify_token(grant["token"], key=settings.RASA_JWT_SECRET, audience=other)
 
         def post(name, data):
             return self.client.post(self.url(name), json.dumps(data), content_type="application/json")
@@ -740,6 +820,40 @@ class IdleTimeoutTests(TestCase):
         assert second.pk != first.pk and second.status == "chatting"
         third_try = services.conversation_assign(participant=p)
         assert third_try.pk == second.pk  # still one open conversation
+
+    def test_a_questionnaire_answered_after_the_place_went_to_someone_else_never_puts_a_bot_over_quota(self):
+        study = study_create(bots=[{"bot": "alpha", "quota": 1}])
+        first, second = participant_at(study), participant_at(study)
+        c1 = services.conversation_assign(participant=first)
+        services.message_record(conversation=c1, sender="user", text="hello there")
+        services.conversation_finish(conversation=c1)  # in the questionnaire, then away for 31 minutes
+        StudyConversation.objects.filter(pk=c1.pk).update(last_activity_at=timezone.now() - timedelta(minutes=31))
+        c2 = services.conversation_assign(participant=second)  # the idle place is free: alpha's last one
+        services.message_record(conversation=c2, sender="user", text="hi")
+        services.conversation_finish(conversation=c2)
+        services.questionnaire_submit(conversation=c2, answers={"helpful": "4", "solved": "Yes"})
+        late = services.questionnaire_submit(conversation=c1, answers={"helpful": "2", "solved": "No"})
+        assert late.status == "abandoned" and late.flags[-1] == services.LATE_FLAG
+        assert late.answers == {"helpful": 2, "solved": "No"}  # kept
+        assert study.study_bots.get().conversations.filter(status="completed").count() == 1
+        assert "Your last chat timed out" in self._next_page(first)
+
+    def test_a_late_questionnaire_still_counts_while_its_bot_has_places(self):
+        study = study_create(bots=[{"bot": "alpha", "quota": 2}])
+        p = participant_at(study)
+        c = services.conversation_assign(participant=p)
+        services.message_record(conversation=c, sender="user", text="hello there")
+        services.conversation_finish(conversation=c)
+        StudyConversation.objects.filter(pk=c.pk).update(last_activity_at=timezone.now() - timedelta(hours=3))
+        done = services.questionnaire_submit(conversation=c, answers={"helpful": "2", "solved": "No"})
+        assert done.status == "completed" and services.LATE_FLAG not in done.flags
+
+    def _next_page(self, participant) -> str:
+        client = Client()
+        session = client.session
+        session["studies"] = {participant.study.slug: str(participant.pk)}
+        session.save()
+        return client.get(reverse("studies:next", args=[participant.study.slug])).content.decode()
 
     def test_the_message_endpoint_says_timed_out(self):
         study = study_create()
