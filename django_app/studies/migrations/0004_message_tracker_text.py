@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('studies', '0003_message_transforms'),
+        ("studies", "0003_message_transforms"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='tracker_text',
-            field=models.TextField(blank=True, help_text="Bot messages of Rasa bots: the reply as Rasa's tracker recorded it, when the page's differs."),
+            model_name="message",
+            name="tracker_text",
+            field=models.TextField(
+                blank=True,
+                help_text="Rasa bots: the reply as Rasa's tracker recorded it, when the page's differs.",
+            ),
         ),
     ]
