@@ -13,7 +13,10 @@ change. What is matched:
   (``030 1234 5678``, ``(555) 123-4567``), or 10 digits or more written together; a bare number of 7 to 9 digits
   (an order number) is left alone, as are dates and times;
 - **name**: the names configured (team members), case ignored, whole words only; with ``name_parts`` each part of
-  a full name of three letters or more is matched on its own too (``Anna`` as well as ``Anna Schmidt``).
+  a full name of three letters or more is matched on its own too (``Anna`` as well as ``Anna Schmidt``);
+- **order number** (only with ``order_numbers=True``, off by default): a bare number of 5 to 12 digits left after
+  the steps above becomes ``[order]``; :func:`order_placeholder` gives a neutral number of the same shape for
+  callers that keep an order number as an entity (the review export does).
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ PHONE = "[phone]"
 CARD = "[card]"
 IBAN = "[iban]"
 NAME = "[name]"
+ORDER = "[order]"
 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}\b")
 _IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 _CARD_RE = re.compile(r"(?<![\w])\d(?:[ -]?\d){12,18}(?![\w])")
 _PHONE_RE = re.compile(r"(?<![\w+])(?:\+|00)?(?:\(\d{1,5}\) ?)?\d[\d ./-]{5,}\d(?![\w])")
 _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
+_ORDER_RE = re.compile(r"(?<![\w.,:/-])\d{5,12}(?![\w]|[.,:/-]\d)")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -62,6 +67,7 @@ class Redactor:
 
     team_names: tuple[str, ...] = ()
     name_parts: bool = True
+    order_numbers: bool = False
 
     def __post_init__(self) -> None:
         words: set[str] = set()
@@ -92,6 +98,8 @@ class Redactor:
         names = self._names  # type: ignore[attr-defined]
         if names is not None:
             text = names.sub(NAME, text)
+        if self.order_numbers:
+            text = _ORDER_RE.sub(ORDER, text)
         return text
 
     def redact_all(self, texts: Iterable[str]) -> list[str]:
@@ -124,6 +132,11 @@ def _phone(match: re.Match[str]) -> str:
     if international or len(digits) >= 10 or (grouped and not re.fullmatch(r"[\d.]+", raw)):
         return PHONE
     return raw
+
+
+def order_placeholder(number: str) -> str:
+    """A neutral stand-in for an order number: ``123456789`` cut to its length (5 to 9 digits, never a phone)."""
+    return "123456789"[: max(5, min(9, len(re.sub(r"\D", "", number))))]
 
 
 def redact(text: str, team_names: Iterable[str] = ()) -> str:

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "bots",
     "chat",
     "studies",
+    "review",
 ]
 
 MIDDLEWARE = [
