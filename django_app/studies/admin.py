@@ -9,11 +9,25 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from . import results_views
+from . import pairwise_views, results_views
 from .exports import EXPORTS, export_text, export_texts
-from .models import Annotation, BlockedId, Message, Participant, Scenario, Study, StudyBot, StudyConversation
+from .models import (
+    Annotation,
+    BlockedId,
+    ImportedTranscript,
+    JudgedPair,
+    Message,
+    Participant,
+    Scenario,
+    Study,
+    StudyBot,
+    StudyConversation,
+)
 from .selectors import study_progress
 from .services import participant_delete, participants_delete
+
+#: Extra links of a pairwise study's "Results" (URL name suffix, text).
+PAIRWISE_LINKS = (("judgements", "judgements (CSV)"), ("judge", "judge pairs yourself"))
 
 
 class StudyBotInline(admin.TabularInline):
@@ -47,14 +61,15 @@ def _export_action(kind: str):
 
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
-    list_display = ("slug", "title", "active", "blind", "assignment", "participant_link", "exports")
-    list_filter = ("active", "blind", "assignment")
+    list_display = ("slug", "title", "kind", "active", "blind", "assignment", "participant_link", "exports")
+    list_filter = ("kind", "active", "blind", "assignment")
     search_fields = ("slug", "title")
     inlines = (StudyBotInline, ScenarioInline)
     actions = tuple(_export_action(kind) for kind in sorted(EXPORTS))
     readonly_fields = ("progress", "participant_link", "exports", "results", "created_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ("slug", "title", "active", "blind", "assignment", "participant_link", "progress")}),
+        (None, {"fields": ("slug", "title", "kind", "active", "blind", "assignment", "participant_link", "progress")}),
+        ("Pairwise judgements (pairwise studies)", {"fields": ("pairwise",)}),
         ("Limits", {"fields": ("min_turns", "max_turns", "max_conversations", "idle_timeout_minutes")}),
         ("Consent", {"fields": ("consent_version", "consent_text", "consent_checkboxes")}),
         ("Instructions and quiz", {"fields": ("instructions", "quiz", "quiz_pass_mark")}),
@@ -95,7 +110,9 @@ class StudyAdmin(admin.ModelAdmin):
                 for name, text in (
                     ("results", "results and charts"),
                     ("report", "report (Markdown)"),
+                    ("report_html", "report (HTML)"),
                     ("progress", "live progress"),
+                    *(PAIRWISE_LINKS if obj.is_pairwise else ()),
                 )
             ),
         )
@@ -122,6 +139,9 @@ class StudyAdmin(admin.ModelAdmin):
                 for route, view, name in (
                     ("results/", results_views.results_page, "studies_study_results"),
                     ("results.md", results_views.report_download, "studies_study_report"),
+                    ("results.html", results_views.report_html_download, "studies_study_report_html"),
+                    ("judgements.csv", results_views.judgements_download, "studies_study_judgements"),
+                    ("judge/", pairwise_views.staff_judge, "studies_study_judge"),
                     ("progress/", results_views.progress_page, "studies_study_progress"),
                     ("progress.json", results_views.progress_json, "studies_study_progress_json"),
                 )
@@ -185,13 +205,22 @@ class ConversationInline(admin.TabularInline):
     show_change_link = True
 
 
+class JudgedPairInline(admin.TabularInline):
+    model = JudgedPair
+    fk_name = "participant"
+    extra = 0
+    can_delete = False
+    fields = ("position", "left_bot", "right_bot", "check_of", "answers", "reason", "assigned_at", "answered_at")
+    readonly_fields = fields
+
+
 @admin.register(Participant)
 class ParticipantAdmin(admin.ModelAdmin):
     list_display = ("id", "study", "stage", "external_source", "quiz_score", "created_at", "finished_at")
     list_filter = ("study", "stage", "external_source")
     readonly_fields = [f.name for f in Participant._meta.fields]
     actions = (delete_participants,)
-    inlines = (ConversationInline,)
+    inlines = (ConversationInline, JudgedPairInline)
 
     def has_add_permission(self, request):
         return False
@@ -233,6 +262,19 @@ class BlockedIdAdmin(admin.ModelAdmin):
     list_display = ("external_id_hash", "study", "created_at")
     list_filter = ("study",)
     readonly_fields = ("study", "external_id_hash", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ImportedTranscript)
+class ImportedTranscriptAdmin(admin.ModelAdmin):
+    """Transcripts imported into pairwise studies (``manage.py import_transcripts``); read-only here."""
+
+    list_display = ("key", "study", "bot", "scenario", "imported_at")
+    list_filter = ("study", "bot")
+    search_fields = ("key",)
+    readonly_fields = [f.name for f in ImportedTranscript._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -4,10 +4,16 @@ Only completed conversations count, as in the exports. Identifiers: a conversati
 registry name, a rater the participant's random id (never an external id).
 
 - ratings: each Likert answer of the questionnaire (the question's id names it);
+- choices: each answer to a multiple-choice question of the questionnaire (the option's text), with the options
+  the question offers;
 - annotations: the labels a participant ticked on each bot message (``turn`` is the message's index, so two bot
   messages after one user message stay two items); an unannotated bot message is no annotation;
 - outcomes: the scenario's success check, where the scenario has one and it ran;
 - exclusions: each acceptability flag of a conversation (``StudyConversation.flags``) excludes that conversation.
+
+A pairwise study (``kind: pairwise``) has judgements instead: one per answered pair and question, the rater's answer
+(left, right, tie) as the winner ``a`` (the left bot), ``b`` or ``tie``, with the two conversations' ids; a repeated
+check pair is marked ``check`` (it measures the rater's consistency and counts toward no win rate).
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count, Max, Prefetch
 
-from .analysis import Annotation, Exclusion, Outcome, Rating, StudyData, analyze
+from .analysis import Annotation, Choice, Exclusion, Judgement, Outcome, Rating, StudyData, analyze
 from .analysis.types import AnalysisResult
-from .models import Message, Study, StudyConversation
+from .models import JudgedPair, Message, Study, StudyConversation
 
 #: The results page's resampling: fixed, so a page shows the same numbers until the data changes.
 PAGE_SEED = 0
@@ -34,9 +40,45 @@ def likert_questions(study: Study) -> list[str]:
     return [q["id"] for q in study.questionnaire if q.get("type") == "likert"]
 
 
+def choice_questions(study: Study) -> dict[str, list[str]]:
+    """The questionnaire's multiple-choice questions and their options, in order."""
+    return {q["id"]: list(q.get("options") or []) for q in study.questionnaire if q.get("type") == "choice"}
+
+
+WINNER = {"left": "a", "right": "b", "tie": "tie"}
+
+
+def pairwise_data(study: Study) -> StudyData:
+    """Every judgement of a pairwise study's answered pairs (check pairs marked)."""
+    questions = [q["id"] for q in (study.pairwise or {}).get("questions") or []]
+    judgements = []
+    pairs = JudgedPair.objects.filter(participant__study=study, answered_at__isnull=False).order_by("answered_at", "pk")
+    for pair in pairs:
+        for question in questions:
+            answer = pair.answers.get(question)
+            if answer in WINNER:
+                judgements.append(
+                    Judgement(
+                        rater=str(pair.participant_id),
+                        question=question,
+                        bot_a=pair.left_bot_id,
+                        bot_b=pair.right_bot_id,
+                        winner=WINNER[answer],  # type: ignore[arg-type]
+                        conversation_a=pair.left_conversation,
+                        conversation_b=pair.right_conversation,
+                        check=pair.check_of_id is not None,
+                    )
+                )
+    return StudyData.of(judgements=judgements)
+
+
 def study_data(study: Study) -> StudyData:
-    """Every rating, annotation, scenario outcome and exclusion of the study's completed conversations."""
+    """Every rating, multiple-choice answer, annotation, scenario outcome and exclusion of the study's completed
+    conversations; a pairwise study's judgements."""
+    if study.kind == Study.Kind.PAIRWISE:
+        return pairwise_data(study)
     likert = likert_questions(study)
+    choice = choice_questions(study)
     conversations = (
         StudyConversation.objects.filter(participant__study=study, status=StudyConversation.Status.COMPLETED)
         .select_related("study_bot", "scenario")
@@ -49,13 +91,17 @@ def study_data(study: Study) -> StudyData:
         )
         .order_by("completed_at", "pk")
     )
-    ratings, annotations, outcomes, exclusions = [], [], [], []
+    ratings, choices, annotations, outcomes, exclusions = [], [], [], [], []
     for c in conversations:
         conversation, bot, rater = c.chat_id, c.study_bot.bot_id, str(c.participant_id)
         for question in likert:
             value = c.answers.get(question)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 ratings.append(Rating(conversation, bot, rater, question, float(value)))
+        for question in choice:
+            value = c.answers.get(question)
+            if isinstance(value, str) and value:
+                choices.append(Choice(conversation, bot, rater, question, value))
         for m in sorted(c.bot_messages, key=lambda m: m.index):
             annotation = getattr(m, "annotation", None)
             if annotation is not None:
@@ -69,13 +115,20 @@ def study_data(study: Study) -> StudyData:
         outcomes=outcomes,
         exclusions=exclusions,
         labels=study.annotation_labels,
+        choices=choices,
+        options=choice,
     )
 
 
 def _data_version(study: Study) -> str:
     done = StudyConversation.objects.filter(participant__study=study, status=StudyConversation.Status.COMPLETED)
     stats = done.aggregate(n=Count("pk"), last=Max("completed_at"), last_pk=Max("pk"))
-    return f"{study.pk}:{study.updated_at.isoformat()}:{stats['n']}:{stats['last']}:{stats['last_pk']}"
+    judged = JudgedPair.objects.filter(participant__study=study, answered_at__isnull=False)
+    pairs = judged.aggregate(n=Count("pk"), last=Max("answered_at"), last_pk=Max("pk"))
+    return (
+        f"{study.pk}:{study.updated_at.isoformat()}:{stats['n']}:{stats['last']}:{stats['last_pk']}:"
+        f"{pairs['n']}:{pairs['last']}:{pairs['last_pk']}"
+    )
 
 
 def study_results(study: Study, *, draws: int = PAGE_DRAWS, seed: int = PAGE_SEED) -> AnalysisResult:
@@ -90,7 +143,12 @@ def study_results(study: Study, *, draws: int = PAGE_DRAWS, seed: int = PAGE_SEE
 
 
 def study_live_progress(study: Study) -> dict[str, Any]:
-    """Quotas filled per bot and scenario, conversations under way, median minutes per conversation, exclusions."""
+    """Quotas filled per bot and scenario, conversations under way, median minutes per conversation, exclusions;
+    for a pairwise study, judged pairs per pair of bots (``studies.pairwise.pairwise_progress``)."""
+    if study.kind == Study.Kind.PAIRWISE:
+        from .pairwise import pairwise_progress
+
+        return pairwise_progress(study)
     conversations = list(
         StudyConversation.objects.filter(participant__study=study).select_related("study_bot", "scenario")
     )

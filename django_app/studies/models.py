@@ -19,11 +19,21 @@ class Study(models.Model):
         BALANCED = "balanced", "Random, balanced by quotas"
         CHOICE = "choice", "Participant's choice"
 
+    class Kind(models.TextChoices):
+        CHAT = "chat", "Chat with the bots"
+        PAIRWISE = "pairwise", "Judge pairs of finished conversations"
+
     slug = models.SlugField(unique=True, help_text="The study's id in URLs and files.")
     title = models.CharField(max_length=200)
     active = models.BooleanField(default=True, help_text="Inactive studies take no new participants.")
     blind = models.BooleanField(default=True, help_text="Participants see 'Assistant A/B', never the bots' names.")
     assignment = models.CharField(max_length=10, choices=Assignment.choices, default=Assignment.BALANCED)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CHAT)
+    pairwise = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="A pairwise study's settings: sources, questions, quota ... (docs/studies.md).",
+    )
     min_turns = models.PositiveIntegerField(default=1, help_text="User messages before a conversation may end.")
     max_turns = models.PositiveIntegerField(default=20, help_text="User messages at most per conversation.")
     max_conversations = models.PositiveIntegerField(default=1, help_text="Conversations at most per participant.")
@@ -78,6 +88,10 @@ class Study(models.Model):
         "invite": "invite_token",
     }
 
+    @property
+    def is_pairwise(self) -> bool:
+        return self.kind == self.Kind.PAIRWISE
+
     def clean(self) -> None:
         """The admin's edits are held to the study file's rules (quiz, questionnaire, labels, limits ...)."""
         from django.core.exceptions import ValidationError
@@ -85,7 +99,8 @@ class Study(models.Model):
         from .study_file import check_study_values
 
         values = {f.name: getattr(self, f.name) for f in self._meta.fields}
-        values["bots"] = [{"bot": "x", "quota": 1}]  # bots and scenarios are checked by their own inlines
+        # bots and scenarios are checked by their own inlines
+        values["bots"] = [{"bot": "x"}, {"bot": "y"}] if self.kind == self.Kind.PAIRWISE else [{"bot": "x", "quota": 1}]
         values["scenarios"] = []
         errors: dict[str, list[str]] = {}
         for problem in check_study_values(values):
@@ -242,7 +257,7 @@ class Message(models.Model):
     actions = models.JSONField(default=list, blank=True, help_text="User messages: the actions Rasa ran after it.")
     tracker_text = models.TextField(
         blank=True,
-        help_text="Bot messages of Rasa bots: the reply as Rasa's tracker recorded it, when the page's differs.",
+        help_text="Rasa bots: the reply as Rasa's tracker recorded it, when the page's differs.",
     )
 
     class Meta:
@@ -277,3 +292,64 @@ class BlockedId(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study.slug if self.study else 'all studies'}: {self.external_id_hash[:12]}…"
+
+
+class ImportedTranscript(models.Model):
+    """A finished conversation brought in from elsewhere (``manage.py import_transcripts``): material a pairwise
+    study shows its raters beside the conversations of the chat studies it names."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="imported_transcripts")
+    key = models.CharField(max_length=100, help_text="The transcript's id in the imported file.")
+    bot = models.ForeignKey("bots.Bot", on_delete=models.PROTECT, related_name="+")
+    scenario = models.CharField(max_length=100, blank=True, help_text="A scenario's id, to pair like with like.")
+    scenario_text = models.TextField(blank=True)
+    messages = models.JSONField(default=list, help_text='[{"sender": "user"|"bot", "text": ...}]')
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "key"]
+        constraints = [models.UniqueConstraint(fields=["study", "key"], name="importedtranscript_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}: {self.key} ({self.bot_id})"
+
+
+class JudgedPair(models.Model):
+    """Two finished conversations of two different bots shown side by side to one rater, and the rater's answers.
+
+    ``left_conversation`` and ``right_conversation`` name the material: a chat study's conversation by its chat id,
+    or an imported transcript as ``imported:<key>``. A check pair (``check_of``) shows an earlier pair again, sides
+    swapped, to measure the rater's consistency.
+    """
+
+    class Answer(models.TextChoices):
+        LEFT = "left", "Left"
+        RIGHT = "right", "Right"
+        TIE = "tie", "Tie"
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="pairs")
+    position = models.PositiveIntegerField(help_text="1 for the rater's first pair, 2 for the next ...")
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="Names the pair in its form.")
+    left_conversation = models.CharField(max_length=120)
+    right_conversation = models.CharField(max_length=120)
+    left_bot = models.ForeignKey("bots.Bot", on_delete=models.PROTECT, related_name="+")
+    right_bot = models.ForeignKey("bots.Bot", on_delete=models.PROTECT, related_name="+")
+    scenario = models.CharField(max_length=100, blank=True)
+    check_of = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="checks", help_text="The pair repeated."
+    )
+    answers = models.JSONField(default=dict, blank=True, help_text="Question id -> left, right or tie.")
+    reason = models.TextField(blank=True)
+    assigned_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["participant", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "position"], name="judgedpair_unique_position"),
+            # two tabs cannot open two pairs for one rater
+            models.UniqueConstraint(fields=["participant"], condition=Q(answered_at=None), name="judgedpair_one_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} #{self.position}: {self.left_bot_id} vs {self.right_bot_id}"

@@ -1,6 +1,7 @@
 """Staff pages of a study's results (reached from its admin page; ``StudyAdmin.get_urls`` wraps them in
 ``admin_view``, so only active staff with view permission see them): the analysis with its charts, the Markdown
-report, and the live progress (a page that refreshes itself and its JSON)."""
+report (Markdown, or a self-contained HTML file), and the live progress (a page that refreshes itself and its
+JSON)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from .analysis import bradley_terry_chart, ratings_chart, render_markdown, win_matrix_chart
+from .analysis import (
+    bradley_terry_chart,
+    choices_chart,
+    ratings_chart,
+    render_html,
+    render_markdown,
+    win_matrix_chart,
+)
 from .analysis.types import AnalysisResult
 from .analysis_data import study_live_progress, study_results
 from .models import Study
@@ -21,7 +29,8 @@ PROGRESS_REFRESH = 15
 
 
 def _question_texts(study: Study) -> dict[str, str]:
-    return {q["id"]: q.get("text") or q["id"] for q in study.questionnaire}
+    questions = [*study.questionnaire, *((study.pairwise or {}).get("questions") or [])]
+    return {q["id"]: q.get("text") or q["id"] for q in questions}
 
 
 def _ci(interval, *, percent: bool = False, digits: int = 2) -> str:
@@ -52,13 +61,37 @@ def results_context(study: Study, result: AnalysisResult) -> dict[str, Any]:
         }
         for question, stats in result["ratings"].items()
     ]
+    choices = [
+        {
+            "question": question,
+            "text": texts.get(question, question),
+            "chart": mark_safe(choices_chart(stats, question=texts.get(question, question))),  # noqa: S308 - escaped
+            "rows": [
+                (bot, option, o["count"], s["n"], _pct(o["share"]), _ci(o["ci95"], percent=True))
+                for bot, s in stats.items()
+                for option, o in s["options"].items()
+            ],
+        }
+        for question, stats in result.get("choices", {}).items()
+    ]
+    consistency = [
+        (
+            texts.get(question, question),
+            c["checks"],
+            c["consistent"],
+            _pct(c["share"]),
+            _ci(c["ci95"], percent=True),
+            sum(1 for r in c["raters"].values() if r["consistent"] < r["checks"]),
+        )
+        for question, c in result.get("consistency", {}).items()
+    ]
     pairwise = []
     for question in dict.fromkeys(e["question"] for e in result["pairwise"]):
         entries = [e for e in result["pairwise"] if e["question"] == question]
         bt = result["bradley_terry"].get(question, {})
         pairwise.append(
             {
-                "question": question,
+                "question": texts.get(question, question),
                 "chart": mark_safe(win_matrix_chart(entries, question=question, alpha=alpha)),  # noqa: S308
                 "bt_chart": mark_safe(bradley_terry_chart(bt, question=question)) if bt else "",  # noqa: S308
                 "rows": [
@@ -110,6 +143,8 @@ def results_context(study: Study, result: AnalysisResult) -> dict[str, Any]:
         "study": study,
         "meta": result["meta"],
         "ratings": ratings,
+        "choices": choices,
+        "consistency": consistency,
         "pairwise": pairwise,
         "annotations": annotations,
         "success": success,
@@ -118,6 +153,8 @@ def results_context(study: Study, result: AnalysisResult) -> dict[str, Any]:
         "acceptability": acceptability,
         "checks": sorted(acceptability["checks"].items()),
         "report_url": reverse("admin:studies_study_report", args=[study.pk]),
+        "html_report_url": reverse("admin:studies_study_report_html", args=[study.pk]),
+        "judgements_url": reverse("admin:studies_study_judgements", args=[study.pk]) if study.is_pairwise else "",
         "progress_url": reverse("admin:studies_study_progress", args=[study.pk]),
         "admin_url": reverse("admin:studies_study_change", args=[study.pk]),
     }
@@ -131,6 +168,23 @@ def report_download(request: HttpRequest, study: Study) -> HttpResponse:
     text = render_markdown(study_results(study), title=f"{study.title}: results")
     response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{study.slug}-results.md"'
+    return response
+
+
+def report_html_download(request: HttpRequest, study: Study) -> HttpResponse:
+    """The results as one self-contained HTML file (charts inline, nothing fetched), to attach to a decision."""
+    text = render_html(study_results(study), title=f"{study.title}: results")
+    response = HttpResponse(text, content_type="text/html; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}-results.html"'
+    return response
+
+
+def judgements_download(request: HttpRequest, study: Study) -> HttpResponse:
+    """A pairwise study's judgements as CSV (``studies.pairwise_exports``)."""
+    from .pairwise_exports import judgements_csv
+
+    response = HttpResponse(judgements_csv(study), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}.judgements.csv"'
     return response
 
 

@@ -35,6 +35,8 @@ def participant_step(participant: Participant) -> str:
     if stage == Participant.Stage.INSTRUCTIONS:
         return "instructions"
     if stage == Participant.Stage.CONVERSATIONS:
+        if participant.study.kind == Study.Kind.PAIRWISE:
+            return "judge"  # studies.pairwise_views: pairs of finished conversations, no chat
         current = conversation_open(participant)
         if current is None:
             return "next"

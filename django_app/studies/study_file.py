@@ -59,6 +59,20 @@ TOP_KEYS = {
     "invite": False,
     "acceptability": False,
     "transforms": False,
+    "kind": False,
+    "pairwise": False,
+}
+KINDS = ("chat", "pairwise")
+#: Parts of a chat study a pairwise study does not have (it shows finished conversations instead).
+CHAT_ONLY = ("assignment", "scenarios", "annotation", "questionnaire", "transforms", "acceptability")
+PAIRWISE_KEYS = {
+    "sources": False,
+    "questions": True,
+    "quota": True,
+    "pairs_per_rater": False,
+    "check_pairs": False,
+    "same_scenario": False,
+    "reason": False,
 }
 
 
@@ -113,6 +127,11 @@ class StudySpec:
     completion_code: str
     completion_url: str
     invite_token: str
+    kind: str = "chat"
+    #: Pairwise studies: sources, questions, quota, pairs_per_rater, check_pairs, same_scenario, reason.
+    pairwise: dict[str, Any] = field(default_factory=dict)
+    #: Line of each source study named, for the database check's messages.
+    source_lines: dict[str, int] = field(default_factory=dict)
     acceptability: dict[str, float] = field(default_factory=dict)
     transforms: dict[str, list[str]] = field(default_factory=dict)
     source_text: str = ""
@@ -272,6 +291,17 @@ def parse_study_file(text: str, *, source: str = "study.yml") -> StudySpec:
         r.problem(_v(top, "slug"), "slug", "lower-case letters, digits, - and _ only (e.g. lamp-refunds)")
     title = r.text(_v(top, "title"), "title")
     blind = r.boolean(_v(top, "blind"), "blind", True)
+    study_kind = r.text(_v(top, "kind"), "kind", "chat")
+    if study_kind not in (None, *KINDS):
+        r.problem(_v(top, "kind"), "kind", f"must be chat or pairwise, not {study_kind!r}")
+        study_kind = None
+    pairwise_kind = study_kind == "pairwise"
+    if pairwise_kind:
+        for name in CHAT_ONLY:
+            if _v(top, name) is not None:
+                r.problem(top[name][0], name, "only chat studies have it (a pairwise study shows finished chats)")
+    elif study_kind == "chat" and _v(top, "pairwise") is not None:
+        r.problem(top["pairwise"][0], "pairwise", "only pairwise studies have it (add kind: pairwise)")
     assignment = r.text(_v(top, "assignment"), "assignment", "balanced")
     if assignment not in (None, "balanced", "choice"):
         r.problem(_v(top, "assignment"), "assignment", f"must be balanced or choice, not {assignment!r}")
@@ -281,13 +311,16 @@ def parse_study_file(text: str, *, source: str = "study.yml") -> StudySpec:
     items = r.sequence(bots_node, "bots")
     if bots_node is not None and isinstance(bots_node, yaml.SequenceNode) and not items:
         r.problem(bots_node, "bots", "name at least one bot")
+    if pairwise_kind and len(items) == 1:
+        r.problem(bots_node, "bots", "a pairwise study compares at least two bots")
     for i, item in enumerate(items):
         path = f"bots[{i}]"
-        entries = r.mapping(item, path, {"bot": True, "quota": True, "label": False})
+        bot_keys = {"bot": True, "label": False} if pairwise_kind else {"bot": True, "quota": True, "label": False}
+        entries = r.mapping(item, path, bot_keys)
         if entries is None:
             continue
         bot_id = r.text(_v(entries, "bot"), f"{path}.bot")
-        quota = r.integer(_v(entries, "quota"), f"{path}.quota", 0, minimum=1)
+        quota = 0 if pairwise_kind else r.integer(_v(entries, "quota"), f"{path}.quota", 0, minimum=1)
         label = r.text(_v(entries, "label"), f"{path}.label", _neutral(i))
         if bot_id is not None and any(b.bot == bot_id for b in bots):
             r.problem(_v(entries, "bot"), f"{path}.bot", f"bot {bot_id!r} is listed twice")
@@ -457,6 +490,11 @@ def parse_study_file(text: str, *, source: str = "study.yml") -> StudySpec:
             if names:
                 chains[side] = names
 
+    pairwise: dict[str, Any] = {}
+    source_lines: dict[str, int] = {}
+    if pairwise_kind:
+        pairwise, source_lines = _pairwise_section(r, top)
+
     if r.problems:
         raise StudyFileError(r.problems)
     return StudySpec(
@@ -482,11 +520,72 @@ def parse_study_file(text: str, *, source: str = "study.yml") -> StudySpec:
         completion_code=code or "",
         completion_url=url or "",
         invite_token=invite or "",
+        kind=study_kind or "chat",
+        pairwise=pairwise,
+        source_lines=source_lines,
         acceptability=rules,
         transforms=chains,
         source_text=text,
         lines={b.bot: b.line for b in bots},
     )
+
+
+def _pairwise_section(r: _Reader, top: dict) -> tuple[dict[str, Any], dict[str, int]]:
+    """The ``pairwise`` section of a pairwise study, checked; and the line of each source study."""
+    node = _v(top, "pairwise")
+    if node is None:
+        r.problem(_v(top, "kind"), "pairwise", "missing (a pairwise study needs it: questions and quota)")
+        return {}, {}
+    entries = r.mapping(node, "pairwise", PAIRWISE_KEYS)
+    if entries is None:
+        return {}, {}
+    sources: list[str] = []
+    lines: dict[str, int] = {}
+    for i, item in enumerate(r.sequence(_v(entries, "sources"), "pairwise.sources")):
+        slug = r.text(item, f"pairwise.sources[{i}]")
+        if slug is None:
+            continue
+        if not SLUG.match(slug):
+            r.problem(item, f"pairwise.sources[{i}]", "a chat study's slug: lower-case letters, digits, - and _ only")
+        elif slug in sources:
+            r.problem(item, f"pairwise.sources[{i}]", f"study {slug!r} is listed twice")
+        else:
+            sources.append(slug)
+            lines[slug] = item.start_mark.line + 1
+    questions: list[dict[str, str]] = []
+    questions_node = _v(entries, "questions")
+    items = r.sequence(questions_node, "pairwise.questions")
+    if isinstance(questions_node, yaml.SequenceNode) and not items:
+        r.problem(questions_node, "pairwise.questions", "ask at least one question")
+    for i, item in enumerate(items):
+        path = f"pairwise.questions[{i}]"
+        q = r.mapping(item, path, {"id": True, "text": True})
+        if q is None:
+            continue
+        qid, qtext = r.text(_v(q, "id"), f"{path}.id"), r.text(_v(q, "text"), f"{path}.text")
+        if qid is not None and not SLUG.match(qid):
+            r.problem(_v(q, "id"), f"{path}.id", "lower-case letters, digits, - and _ only")
+        elif qid is not None and any(x["id"] == qid for x in questions):
+            r.problem(_v(q, "id"), f"{path}.id", f"question {qid!r} is defined twice")
+        elif qid is not None and qtext is not None:
+            questions.append({"id": qid, "text": qtext})
+    quota = r.integer(_v(entries, "quota"), "pairwise.quota", 0, minimum=1)
+    per_rater = r.integer(_v(entries, "pairs_per_rater"), "pairwise.pairs_per_rater", 10, minimum=1)
+    checks = r.integer(_v(entries, "check_pairs"), "pairwise.check_pairs", 0, minimum=0)
+    if checks is not None and per_rater is not None and checks > per_rater:
+        r.problem(_v(entries, "check_pairs"), "pairwise.check_pairs", f"is more than pairs_per_rater ({per_rater})")
+    same_scenario = r.boolean(_v(entries, "same_scenario"), "pairwise.same_scenario", False)
+    reason = r.boolean(_v(entries, "reason"), "pairwise.reason", True)
+    section = {
+        "sources": sources,
+        "questions": questions,
+        "quota": quota,
+        "pairs_per_rater": per_rater,
+        "check_pairs": checks,
+        "same_scenario": same_scenario,
+        "reason": reason,
+    }
+    return section, lines
 
 
 def study_as_file(values: dict[str, Any]) -> dict[str, Any]:
@@ -525,6 +624,11 @@ def study_as_file(values: dict[str, Any]) -> dict[str, Any]:
         "acceptability": values.get("acceptability") or None,
         "transforms": values.get("transforms") or None,
     }
+    if values.get("kind") == "pairwise":
+        data["kind"] = "pairwise"
+        data["pairwise"] = values.get("pairwise") or None
+        for name in ("assignment", "scenarios", "annotation", "questionnaire", "transforms", "acceptability"):
+            data.pop(name, None)
     for section in ("consent", "completion"):
         data[section] = {k: v for k, v in data[section].items() if v is not None}
     return {k: v for k, v in data.items() if v is not None}

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import pairwise_views, views
 
 app_name = "studies"
 urlpatterns = [
@@ -19,5 +19,6 @@ urlpatterns = [
     path("<slug:slug>/chat/annotate", views.annotate, name="annotate"),
     path("<slug:slug>/chat/finish", views.finish_chat, name="finish-chat"),
     path("<slug:slug>/questionnaire", views.questionnaire, name="questionnaire"),
+    path("<slug:slug>/judge", pairwise_views.judge, name="judge"),
     path("<slug:slug>/done", views.done, name="done"),
 ]

@@ -223,7 +223,7 @@ def test_exclusions_apply_before_every_number():
         "checks": {"too fast": {"conversations": 1, "raters": 0}, "repeated": {"conversations": 0, "raters": 1}},
         "conversations": 1,
         "raters": 1,
-        "records": {"ratings": 1, "judgements": 6, "annotations": 0, "outcomes": 1},
+        "records": {"ratings": 1, "choices": 0, "judgements": 6, "annotations": 0, "outcomes": 1},
     }
     assert applied["meta"]["counts"]["judgements"] == len(judgements()) - 6
     included = analyze(study(exclusions=exclusions), seed=3, draws=100, include_excluded=True)

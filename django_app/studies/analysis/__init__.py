@@ -4,7 +4,8 @@ Run on a study's records (the results page and ``manage.py study_analyze``) or o
 (``python -m studies.analysis --ratings R.csv --pairwise P.csv --annotations A.csv``), it gives per-bot ratings with
 bootstrap intervals, Krippendorff's alpha, pairwise win rates with exact binomial tests and Holm's adjustment, a
 Bradley-Terry ranking on the Elo scale, annotation shares and success rates with Wilson intervals, acceptability
-exclusions, a sample-size planner with verdicts, SVG charts and a Markdown report.
+exclusions, multiple-choice shares, rater consistency on repeated check pairs, a sample-size planner with verdicts,
+SVG charts and Markdown and HTML reports.
 """
 
 from .acceptability import apply_exclusions
@@ -15,13 +16,15 @@ from .analyze import (
     analyze,
     annotations_summary,
     bradley_terry_summary,
+    choices_summary,
+    consistency_summary,
     pairwise_summary,
     ratings_summary,
     success_summary,
     verdicts,
 )
 from .bradley_terry import fit_strengths, to_elo, win_matrix, win_probability
-from .charts import bradley_terry_chart, ratings_chart, win_matrix_chart
+from .charts import bradley_terry_chart, choices_chart, ratings_chart, win_matrix_chart
 from .errors import AnalysisError, DataError, PlanningError
 from .planning import (
     RatingPlan,
@@ -35,25 +38,28 @@ from .planning import (
 )
 from .readers import (
     parse_annotations,
+    parse_choices,
     parse_exclusions,
     parse_pairwise,
     parse_ratings,
     parse_success,
     read_annotations,
+    read_choices,
     read_exclusions,
     read_pairwise,
     read_ratings,
     read_study,
     read_success,
 )
-from .records import Annotation, Exclusion, Judgement, Outcome, Rating, StudyData
-from .report import render_markdown, render_text
+from .records import Annotation, Choice, Exclusion, Judgement, Outcome, Rating, StudyData
+from .report import render_html, render_markdown, render_text
 from .stats import binomial_test, holm, wilson_interval
 
 __all__ = [
     "DEFAULT_DRAWS",
     "AnalysisError",
     "Annotation",
+    "Choice",
     "DataError",
     "Exclusion",
     "Judgement",
@@ -71,12 +77,16 @@ __all__ = [
     "binomial_test",
     "bradley_terry_chart",
     "bradley_terry_summary",
+    "choices_chart",
+    "choices_summary",
+    "consistency_summary",
     "fit_strengths",
     "holm",
     "krippendorff_alpha",
     "pairwise_summary",
     "pairwise_verdict",
     "parse_annotations",
+    "parse_choices",
     "parse_exclusions",
     "parse_pairwise",
     "parse_ratings",
@@ -86,11 +96,13 @@ __all__ = [
     "ratings_summary",
     "ratings_verdict",
     "read_annotations",
+    "read_choices",
     "read_exclusions",
     "read_pairwise",
     "read_ratings",
     "read_study",
     "read_success",
+    "render_html",
     "render_markdown",
     "render_text",
     "success_summary",

@@ -1,7 +1,8 @@
 """Acceptability exclusions: conversations and raters that failed a check, removed before any number is computed.
 
-A conversation's exclusion removes its ratings, annotations and scenario outcome, and the pairwise judgements it was
-shown in (where judgements name their conversations); a rater's exclusion removes everything that rater gave.
+A conversation's exclusion removes its ratings, multiple-choice answers, annotations and scenario outcome, and the
+pairwise judgements it was shown in (where judgements name their conversations); a rater's exclusion removes
+everything that rater gave.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def apply_exclusions(data: StudyData, *, include_excluded: bool = False) -> tupl
     kept = replace(
         data,
         ratings=tuple(r for r in data.ratings if r.conversation not in conversations and r.rater not in raters),
+        choices=tuple(c for c in data.choices if c.conversation not in conversations and c.rater not in raters),
         judgements=tuple(j for j in data.judgements if judgement_kept(j)),
         annotations=tuple(a for a in data.annotations if a.conversation not in conversations and a.rater not in raters),
         outcomes=tuple(o for o in data.outcomes if o.conversation not in conversations),
@@ -40,6 +42,7 @@ def apply_exclusions(data: StudyData, *, include_excluded: bool = False) -> tupl
         "raters": len(raters),
         "records": {
             "ratings": len(data.ratings) - len(kept.ratings),
+            "choices": len(data.choices) - len(kept.choices),
             "judgements": len(data.judgements) - len(kept.judgements),
             "annotations": len(data.annotations) - len(kept.annotations),
             "outcomes": len(data.outcomes) - len(kept.outcomes),

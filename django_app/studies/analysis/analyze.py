@@ -18,7 +18,7 @@ from .acceptability import apply_exclusions
 from .agreement import LEVELS, Level, krippendorff_alpha
 from .errors import AnalysisError
 from .planning import pairwise_verdict, ratings_verdict
-from .records import Annotation, Judgement, Outcome, Rating, StudyData
+from .records import Annotation, Choice, Judgement, Outcome, Rating, StudyData
 from .stats import (
     binomial_test,
     cluster_bootstrap_means,
@@ -32,6 +32,8 @@ from .types import (
     AgreementStats,
     AnalysisResult,
     BradleyTerryStats,
+    ChoiceStats,
+    ConsistencyStats,
     PairwiseStats,
     RatingStats,
     ShareStats,
@@ -60,7 +62,8 @@ def analyze(
     difference: float = DEFAULT_DIFFERENCE,
     power: float = DEFAULT_POWER,
 ) -> AnalysisResult:
-    """Analyse a study: ratings, agreement, pairwise tests, Bradley-Terry ranking, annotations, success, verdicts.
+    """Analyse a study: ratings, choices, agreement, pairwise tests, Bradley-Terry ranking, rater consistency,
+    annotations, success, verdicts.
 
     Args:
         data: The records (see :mod:`studies.analysis.records`), exclusions included.
@@ -86,7 +89,8 @@ def analyze(
     seed = resolve_seed(seed)
     kept, acceptability = apply_exclusions(data, include_excluded=include_excluded)
     ratings = ratings_summary(kept.ratings, draws=draws, seed=seed)
-    pairwise = pairwise_summary(kept.judgements, alpha=alpha)
+    judged = tuple(j for j in kept.judgements if not j.check)  # repeated check pairs only measure consistency
+    pairwise = pairwise_summary(judged, alpha=alpha)
     return {
         "meta": {
             "seed": seed,
@@ -97,9 +101,11 @@ def analyze(
             "bots": _bots(kept),
         },
         "ratings": ratings,
+        "choices": choices_summary(kept.choices, dict(kept.options)),
         "agreement": agreement_summary(kept, levels or {}),
         "pairwise": pairwise,
-        "bradley_terry": bradley_terry_summary(kept.judgements, draws=draws, seed=seed, l2=bt_l2),
+        "bradley_terry": bradley_terry_summary(judged, draws=draws, seed=seed, l2=bt_l2),
+        "consistency": consistency_summary(kept.judgements),
         "annotations": annotations_summary(kept.annotations, kept.labels),
         "success": success_summary(kept.outcomes),
         "acceptability": acceptability,
@@ -111,11 +117,14 @@ def analyze(
 
 def _counts(data: StudyData) -> dict[str, int]:
     conversations = {r.conversation for r in data.ratings} | {a.conversation for a in data.annotations}
-    conversations |= {o.conversation for o in data.outcomes}
+    conversations |= {o.conversation for o in data.outcomes} | {c.conversation for c in data.choices}
     raters = {r.rater for r in data.ratings} | {j.rater for j in data.judgements} | {a.rater for a in data.annotations}
+    raters |= {c.rater for c in data.choices}
     return {
         "ratings": len(data.ratings),
-        "judgements": len(data.judgements),
+        "choices": len(data.choices),
+        "judgements": sum(not j.check for j in data.judgements),
+        "check_judgements": sum(j.check for j in data.judgements),
         "annotations": len(data.annotations),
         "outcomes": len(data.outcomes),
         "conversations": len(conversations),
@@ -125,6 +134,7 @@ def _counts(data: StudyData) -> dict[str, int]:
 
 def _bots(data: StudyData) -> list[str]:
     bots = {r.bot for r in data.ratings} | {a.bot for a in data.annotations} | {o.bot for o in data.outcomes}
+    bots |= {c.bot for c in data.choices}
     bots |= {j.bot_a for j in data.judgements} | {j.bot_b for j in data.judgements}
     return sorted(bots)
 
@@ -180,14 +190,19 @@ def agreement_summary(data: StudyData, levels: Mapping[str, Level]) -> dict[str,
       ``ordinal`` (Likert) unless ``levels`` says otherwise.
     - Each annotation label (name: ``label: <label>``): units are bot messages, values whether each rater ticked
       the label (``nominal``).
+    - Each multiple-choice question (name: the question): units are conversations, values the options chosen
+      (``nominal``).
     - Each pairwise question whose judgements name their conversations (name: ``pairwise: <question>``): units are
-      pairs of conversations, values the conversation preferred or ``tie`` (``nominal``).
+      pairs of conversations, values the conversation preferred or ``tie`` (``nominal``). Repeated check pairs are
+      left out (they measure a rater's consistency, ``consistency``).
 
     A rater who answered the same unit twice counts once, with the last answer.
     """
     result: dict[str, AgreementStats] = {}
     for question, units in _rating_units(data.ratings).items():
         _add_agreement(result, question, "ratings", levels.get(question, "ordinal"), units)
+    for question, units in _choice_units(data.choices).items():
+        _add_agreement(result, question, "choices", "nominal", units)
     for label, units in _label_units(data.annotations, data.labels).items():
         _add_agreement(result, f"label: {label}", "annotations", "nominal", units)
     for question, units in _pairwise_units(data.judgements).items():
@@ -220,6 +235,13 @@ def _rating_units(ratings: Iterable[Rating]) -> dict[str, Units]:
     return units
 
 
+def _choice_units(choices: Iterable[Choice]) -> dict[str, Units]:
+    units: dict[str, Units] = defaultdict(lambda: defaultdict(dict))
+    for c in choices:
+        units[c.question][c.conversation][c.rater] = c.value
+    return units
+
+
 def _label_units(annotations: Sequence[Annotation], offered: Sequence[str]) -> dict[str, Units]:
     latest = _latest_annotations(annotations)
     units: dict[str, Units] = {}
@@ -234,7 +256,7 @@ def _label_units(annotations: Sequence[Annotation], offered: Sequence[str]) -> d
 def _pairwise_units(judgements: Iterable[Judgement]) -> dict[str, Units]:
     units: dict[str, Units] = defaultdict(lambda: defaultdict(dict))
     for j in judgements:
-        if j.conversation_a is None or j.conversation_b is None:
+        if j.conversation_a is None or j.conversation_b is None or j.check:
             continue
         preferred = {"a": j.conversation_a, "b": j.conversation_b}.get(j.winner, "tie")
         units[j.question][frozenset((j.conversation_a, j.conversation_b))][j.rater] = preferred
@@ -348,6 +370,82 @@ def _resampled_win_matrices(
     counts = rng.multinomial(len(results), observed / observed.sum(), size=draws)
     per_kind = np.stack([bt.win_matrix(bots, [kind]) for kind in kinds])  # (kinds, k, k)
     return np.einsum("dk,kij->dij", counts, per_kind)
+
+
+# --- multiple-choice questions ---------------------------------------------------------------------------------------
+
+
+def choices_summary(
+    choices: Sequence[Choice], offered: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, dict[str, ChoiceStats]]:
+    """``choices[question][bot]``: the share of that bot's answers choosing each option, with Wilson intervals.
+
+    ``n`` counts (conversation, rater) answers: a rater who answered the same question about a conversation twice
+    counts once, with the last answer. Options offered but never chosen get share 0 (``offered``: question ->
+    options in the study's order); options found only in the data follow, alphabetically. The intervals treat
+    answers as independent (one answer per conversation in a chat study). Questions and bots appear in the order
+    they first appear in the data.
+    """
+    offered = offered or {}
+    latest = list({(c.question, c.conversation, c.rater): c for c in choices}.values())
+    grouped: dict[str, dict[str, list[Choice]]] = defaultdict(lambda: defaultdict(list))
+    for c in latest:
+        grouped[c.question][c.bot].append(c)
+    result: dict[str, dict[str, ChoiceStats]] = {}
+    for question, bots in grouped.items():
+        options = list(dict.fromkeys(offered.get(question, ())))
+        options += sorted({c.value for rows in bots.values() for c in rows} - set(options))
+        result[question] = {
+            bot: {
+                "n": len(rows),
+                "conversations": len({c.conversation for c in rows}),
+                "options": {option: _share(sum(c.value == option for c in rows), len(rows)) for option in options},
+            }
+            for bot, rows in bots.items()
+        }
+    return result
+
+
+# --- rater consistency on repeated check pairs ---------------------------------------------------------------------
+
+
+def consistency_summary(judgements: Sequence[Judgement]) -> dict[str, ConsistencyStats]:
+    """``consistency[question]``: how often raters gave the same answer when a pair was shown to them again.
+
+    A check judgement (``check`` True) is matched with the same rater's earlier ordinary judgement of the same two
+    conversations and question (the last one); it is consistent when the same conversation is preferred (or both
+    are ties), whatever side each was shown on. Checks without conversations or without an original are counted in
+    ``unmatched``. ``share`` has a Wilson interval; ``raters`` gives each rater's checks and consistent answers.
+    """
+    originals: dict[tuple[str, str, frozenset[str]], str] = {}
+    for j in judgements:
+        if not j.check and j.conversation_a is not None and j.conversation_b is not None:
+            originals[(j.rater, j.question, frozenset((j.conversation_a, j.conversation_b)))] = _preferred(j)
+    result: dict[str, ConsistencyStats] = {}
+    for j in judgements:
+        if not j.check:
+            continue
+        stats = result.setdefault(
+            j.question, {"checks": 0, "consistent": 0, "unmatched": 0, "share": None, "ci95": None, "raters": {}}
+        )
+        key = (j.rater, j.question, frozenset((j.conversation_a or "", j.conversation_b or "")))
+        if j.conversation_a is None or j.conversation_b is None or key not in originals:
+            stats["unmatched"] += 1
+            continue
+        same = originals[key] == _preferred(j)
+        stats["checks"] += 1
+        stats["consistent"] += same
+        rater = stats["raters"].setdefault(j.rater, {"checks": 0, "consistent": 0})
+        rater["checks"] += 1
+        rater["consistent"] += same
+    for stats in result.values():
+        share = _share(stats["consistent"], stats["checks"])
+        stats["share"], stats["ci95"] = share["share"], share["ci95"]
+    return result
+
+
+def _preferred(j: Judgement) -> str:
+    return {"a": j.conversation_a, "b": j.conversation_b}.get(j.winner) or "tie"
 
 
 # --- annotations and success ----------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
-from .types import BradleyTerryStats, PairwiseStats, RatingStats
+from .types import BradleyTerryStats, ChoiceStats, PairwiseStats, RatingStats
 
 WIDTH = 400
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
@@ -96,6 +96,57 @@ def bradley_terry_chart(stats: Mapping[str, BradleyTerryStats], *, question: str
         parts.append(_name(f"{s['rank']}. {bot}", y, f"{bot}: rank {s['rank']}, score {s['score']:.0f}"))
         parts += _dot_with_interval(axis, y, s["score"], s["ci95"], f"{s['score']:.0f}")
     return _svg(height, f"{question}: Bradley-Terry ranking", parts)
+
+
+#: Colours of a multiple-choice question's options, in order (told apart by lightness too, and labelled in a legend).
+OPTION_COLOURS = ("#1d4ed8", "#f59e0b", "#0f766e", "#be185d", "#6b7280", "#7c3aed", "#65a30d", "#b45309")
+
+
+def choices_chart(stats: Mapping[str, ChoiceStats], *, question: str) -> str:
+    """A multiple-choice question: one bar per bot split into the shares of each option (100 % wide), a legend.
+
+    Shares of 10 % or more are written on their segment; the exact numbers and intervals are in the tables.
+    """
+    bots = list(stats)
+    options = list(dict.fromkeys(option for s in stats.values() for option in s["options"]))
+    top = 40
+    bars_bottom = top + ROW * max(1, len(bots))
+    legend_rows = (len(options) + 1) // 2
+    height = bars_bottom + 24 + 18 * legend_rows + 8
+    axis = _Axis(0.0, 1.0)
+    parts = [_heading(question, "Share of answers choosing each option, per bot")]
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        parts.append(_text(axis.x(tick), bars_bottom + 12, f"{tick:.0%}", anchor="middle", size=11, fill=MUTED))
+    for row, bot in enumerate(bots):
+        y = top + ROW * row + 6
+        s = stats[bot]
+        parts.append(_name(bot, y + (ROW - 12) / 2, f"{bot}: {s['n']} answers"))
+        start = 0.0
+        for i, option in enumerate(options):
+            share = (s["options"].get(option) or {}).get("share") or 0.0
+            if share <= 0:
+                continue
+            x0, x1 = axis.x(start), axis.x(start + share)
+            colour = OPTION_COLOURS[i % len(OPTION_COLOURS)]
+            tip = f"{bot}, {option}: {share:.0%} of {s['n']}"
+            label = (
+                _text((x0 + x1) / 2, y + (ROW - 12) / 2 + 4, f"{share:.0%}", anchor="middle", size=11, fill="#fff")
+                if share >= 0.1
+                else ""
+            )
+            parts.append(
+                f"<g><title>{escape(tip)}</title>"
+                f'<rect x="{x0:.1f}" y="{y:.1f}" width="{max(0.5, x1 - x0):.1f}" height="{ROW - 12}" '
+                f'fill="{colour}"/>{label}</g>'
+            )
+            start += share
+    for i, option in enumerate(options):
+        x = 12 + (WIDTH / 2) * (i % 2)
+        y = bars_bottom + 30 + 18 * (i // 2)
+        colour = OPTION_COLOURS[i % len(OPTION_COLOURS)]
+        parts.append(f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="11" height="11" fill="{colour}"/>')
+        parts.append(_text(x + 16, y, _shorten(option, 26), size=12))
+    return _svg(height, f"{question}: answers per bot", parts)
 
 
 # --- pieces ---------------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from .analyze import DEFAULT_ALPHA, DEFAULT_DIFFERENCE, DEFAULT_DRAWS, DEFAULT_P
 from .errors import AnalysisError
 from .planning import rating_difference_sample_size, win_rate_sample_size
 from .readers import read_study
-from .report import render_markdown, render_text
+from .report import render_html, render_markdown, render_text
 from .types import AnalysisResult
 
 PROG = "python -m studies.analysis"
@@ -40,11 +40,15 @@ def analyze_parser() -> argparse.ArgumentParser:
     files.add_argument("--ratings", type=Path, help="ratings.csv: conversation,bot,rater,question,value")
     files.add_argument("--pairwise", type=Path, help="pairwise.csv: rater,question,bot_a,bot_b,winner (a, b or tie)")
     files.add_argument("--annotations", type=Path, help="annotations.csv: conversation,bot,turn,rater,labels")
+    files.add_argument("--choices", type=Path, help="choices.csv: conversation,bot,rater,question,value (an option)")
     files.add_argument("--success", type=Path, help="success.csv: conversation,bot,scenario,success")
     files.add_argument("--exclusions", type=Path, help="exclusions.csv: check,conversation,rater")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object instead of a text summary")
     output.add_argument("--markdown", action="store_true", help="print a Markdown report instead of a text summary")
+    output.add_argument(
+        "--html", action="store_true", help="print a self-contained HTML report (inline charts, nothing fetched)"
+    )
     parser.add_argument("--charts", type=Path, metavar="DIR", help="also write SVG charts into this folder")
     parser.add_argument("--seed", type=_non_negative, help="seed for every resampling (default: a fresh one, printed)")
     parser.add_argument("--draws", type=_positive, default=DEFAULT_DRAWS, help="bootstrap draws (default %(default)s)")
@@ -105,14 +109,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _analyze(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     args = parser.parse_args(argv)
-    if not any((args.ratings, args.pairwise, args.annotations, args.success)):
-        parser.error("give at least one of --ratings, --pairwise, --annotations, --success")
+    if not any((args.ratings, args.pairwise, args.annotations, args.success, args.choices)):
+        parser.error("give at least one of --ratings, --pairwise, --annotations, --success, --choices")
     data = read_study(
         ratings=args.ratings,
         pairwise=args.pairwise,
         annotations=args.annotations,
         success=args.success,
         exclusions=args.exclusions,
+        choices=args.choices,
     )
     result = analyze(
         data,
@@ -132,6 +137,8 @@ def _analyze(parser: argparse.ArgumentParser, argv: list[str]) -> int:
         print(json.dumps(result, indent=2, allow_nan=False))
     elif args.markdown:
         print(render_markdown(result), end="")
+    elif args.html:
+        print(render_html(result), end="")
     else:
         print(render_text(result), end="")
     return 0
@@ -187,6 +194,9 @@ def write_charts(result: AnalysisResult, folder: Path) -> list[Path]:
     for question, stats in result["bradley_terry"].items():
         svg = charts.bradley_terry_chart(stats, question=question)
         written.append(_write(folder / f"bradley-terry-{_slug(question)}.svg", svg))
+    for question, stats in result.get("choices", {}).items():
+        svg = charts.choices_chart(stats, question=question)
+        written.append(_write(folder / f"choices-{_slug(question)}.svg", svg))
     return written
 
 

@@ -1,8 +1,9 @@
 """Readers for the tidy CSV files the analysis runs on (from the site's exports, or from anywhere).
 
 - ``ratings.csv``: ``conversation,bot,rater,question,value`` (value: a number, such as a Likert answer 1-5 or 1-7);
+- ``choices.csv``: ``conversation,bot,rater,question,value`` (value: the option chosen, as text);
 - ``pairwise.csv``: ``rater,question,bot_a,bot_b,winner`` (winner: ``a``, ``b`` or ``tie``), and optionally
-  ``conversation_a,conversation_b``;
+  ``conversation_a,conversation_b`` and ``check`` (1 for a repeated check pair; empty or 0 otherwise);
 - ``annotations.csv``: ``conversation,bot,turn,rater,labels`` (one row per bot message annotated by one rater; turn:
   a whole number; labels: the ticked labels separated by ``|``, empty when none was ticked);
 - ``success.csv``: ``conversation,bot,scenario,success`` (success: 1/0, true/false or yes/no);
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .errors import DataError
-from .records import WINNERS, Annotation, Exclusion, Judgement, Outcome, Rating, StudyData, Winner
+from .records import WINNERS, Annotation, Choice, Exclusion, Judgement, Outcome, Rating, StudyData, Winner
 
 T = TypeVar("T")
 LABEL_SEPARATOR = "|"
@@ -171,7 +172,8 @@ def read_text(path: str | Path) -> tuple[str, str]:
 
 RATINGS_COLUMNS = ("conversation", "bot", "rater", "question", "value")
 PAIRWISE_COLUMNS = ("rater", "question", "bot_a", "bot_b", "winner")
-PAIRWISE_OPTIONAL = ("conversation_a", "conversation_b")
+PAIRWISE_OPTIONAL = ("conversation_a", "conversation_b", "check")
+CHOICES_COLUMNS = ("conversation", "bot", "rater", "question", "value")
 ANNOTATIONS_COLUMNS = ("conversation", "bot", "turn", "rater", "labels")
 SUCCESS_COLUMNS = ("conversation", "bot", "scenario", "success")
 EXCLUSIONS_COLUMNS = ("check",)
@@ -204,7 +206,16 @@ def _judgement(row: Row) -> Judgement:
         winner,
         row.optional_text("conversation_a"),
         row.optional_text("conversation_b"),
+        row.boolean("check") if row.optional_text("check") else False,
     )
+
+
+def parse_choices(text: str, source: str = "choices.csv") -> list[Choice]:
+    """Multiple-choice answers from the text of a ``choices.csv`` file."""
+    return [
+        Choice(row.text("conversation"), row.text("bot"), row.text("rater"), row.text("question"), row.text("value"))
+        for row in csv_rows(text, source, CHOICES_COLUMNS)
+    ]
 
 
 def parse_annotations(text: str, source: str = "annotations.csv") -> list[Annotation]:
@@ -251,6 +262,11 @@ def read_pairwise(path: str | Path) -> list[Judgement]:
     return _read(path, parse_pairwise)
 
 
+def read_choices(path: str | Path) -> list[Choice]:
+    """Read a ``choices.csv`` file."""
+    return _read(path, parse_choices)
+
+
 def read_annotations(path: str | Path) -> list[Annotation]:
     """Read an ``annotations.csv`` file."""
     return _read(path, parse_annotations)
@@ -273,6 +289,7 @@ def read_study(
     annotations: str | Path | None = None,
     success: str | Path | None = None,
     exclusions: str | Path | None = None,
+    choices: str | Path | None = None,
 ) -> StudyData:
     """Read whichever of the files are given into one :class:`~studies.analysis.records.StudyData`."""
     return StudyData.of(
@@ -281,4 +298,5 @@ def read_study(
         annotations=read_annotations(annotations) if annotations else (),
         outcomes=read_success(success) if success else (),
         exclusions=read_exclusions(exclusions) if exclusions else (),
+        choices=read_choices(choices) if choices else (),
     )

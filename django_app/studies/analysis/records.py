@@ -1,4 +1,5 @@
-"""The analysis's input: one record per rating, judgement, annotation, scenario outcome and exclusion.
+"""The analysis's input: one record per rating, multiple-choice answer, judgement, annotation, scenario
+outcome and exclusion.
 
 The CSV readers build these, and so will the Django side from the study's database rows; the analysis only ever sees
 these records. All identifiers are strings (a conversation id, a bot's name, a rater's id or hash).
@@ -6,7 +7,7 @@ these records. All identifiers are strings (a conversation id, a bot's name, a r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,6 +41,20 @@ class Judgement:
     winner: Winner
     conversation_a: str | None = None
     conversation_b: str | None = None
+    #: A repeated check pair: the same two conversations shown to the same rater again (sides swapped). Checks measure
+    #: the rater's consistency and are left out of the win counts, Bradley-Terry and agreement.
+    check: bool = False
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One rater's answer to one multiple-choice question (the option's text) about one conversation."""
+
+    conversation: str
+    bot: str
+    rater: str
+    question: str
+    value: str
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,10 @@ class StudyData:
     exclusions: tuple[Exclusion, ...] = ()
     #: Every label a study offers, so a label never ticked still gets a row (share 0); others are taken from the data.
     labels: tuple[str, ...] = field(default=())
+    choices: tuple[Choice, ...] = ()
+    #: The options each multiple-choice question offers, in order: ``((question, (option, ...)), ...)``, so an option
+    #: never chosen still gets a row (share 0); others are taken from the data.
+    options: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @classmethod
     def of(
@@ -94,6 +113,8 @@ class StudyData:
         outcomes: Iterable[Outcome] = (),
         exclusions: Iterable[Exclusion] = (),
         labels: Iterable[str] = (),
+        choices: Iterable[Choice] = (),
+        options: Mapping[str, Iterable[str]] | None = None,
     ) -> StudyData:
         """Build from any iterables (lists, generators, query sets)."""
         return cls(
@@ -103,4 +124,6 @@ class StudyData:
             outcomes=tuple(outcomes),
             exclusions=tuple(exclusions),
             labels=tuple(labels),
+            choices=tuple(choices),
+            options=tuple((question, tuple(offered)) for question, offered in (options or {}).items()),
         )

@@ -1,13 +1,17 @@
-"""The analysis as a report a team can read or attach to a decision: Markdown, or plain text for a terminal.
+"""The analysis as a report a team can read or attach to a decision: Markdown, a self-contained HTML file, or plain
+text for a terminal.
 
-Both are built from the same sections (a heading, sentences, tables), so they say the same things.
+All three are built from the same sections (a heading, sentences, tables), so they say the same things; the HTML
+report adds the charts, inline (SVG), with its style in the file: it fetches nothing and runs no script.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from html import escape
 
+from . import charts
 from .types import AnalysisResult
 
 METHODS = (
@@ -16,7 +20,9 @@ METHODS = (
     "question. Bradley-Terry: ties count half a win to each side; scores on the Elo scale (400 points = 10:1 odds) "
     "centred on 1000; intervals from a bootstrap over judgements; rank = 1 + bots whose interval lies wholly above. "
     "Annotation shares and success rates: Wilson intervals. Agreement: Krippendorff's alpha over items rated by two "
-    "or more raters."
+    "or more raters (nominal for multiple-choice questions). Multiple-choice shares: Wilson intervals. Rater "
+    "consistency: repeated check pairs (the same two conversations shown again, sides swapped), left out of the "
+    "win counts; consistent when the same conversation is preferred again."
 )
 
 
@@ -50,6 +56,55 @@ def render_markdown(result: AnalysisResult, title: str = "Study results") -> str
     return "\n".join(lines).rstrip() + "\n"
 
 
+def render_html(result: AnalysisResult, title: str = "Study results") -> str:
+    """The analysis as one self-contained HTML page: the report's sections with the charts inline (SVG)."""
+    drawers: dict[str, Callable[[str], str]] = {
+        "Ratings": lambda q: charts.ratings_chart(result["ratings"][q], question=q),
+        "Multiple-choice questions": lambda q: charts.choices_chart(result["choices"][q], question=q),
+        "Pairwise judgements": lambda q: charts.win_matrix_chart(
+            result["pairwise"], question=q, alpha=result["meta"]["alpha"]
+        ),
+        "Bradley-Terry ranking": lambda q: charts.bradley_terry_chart(result["bradley_terry"][q], question=q),
+    }
+    body = [f"<h1>{escape(title)}</h1>"]
+    for section in sections(result):
+        body.append(f"<section><h2>{escape(section.heading)}</h2>")
+        if section.heading == "Verdicts":
+            items = "".join(f"<li>{escape(s.removeprefix('- '))}</li>" for s in section.sentences)
+            body.append(f"<ul>{items}</ul>")
+        else:
+            body += [f"<p>{escape(s)}</p>" for s in section.sentences]
+        for table in section.tables:
+            if table.caption:
+                body.append(f"<h3>{escape(table.caption)}</h3>")
+                draw = drawers.get(section.heading)
+                if draw is not None:
+                    body.append(f"<figure>{draw(table.caption)}</figure>")
+            head = "".join(f"<th>{escape(h)}</th>" for h in table.header)
+            rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in table.rows)
+            body.append(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>')
+        body.append("</section>")
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n<style>{HTML_STYLE}</style>\n</head>\n<body>\n<main>\n"
+        + "\n".join(body)
+        + "\n</main>\n</body>\n</html>\n"
+    )
+
+
+HTML_STYLE = (
+    "body{font:16px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1f2933;background:#fff}"
+    "main{max-width:60rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem}"
+    "h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d9e2ec}h3{font-size:1rem}"
+    ".scroll{overflow-x:auto}table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.95rem}"
+    "th,td{padding:.3rem .6rem;border-bottom:1px solid #e4e7eb;text-align:left;white-space:nowrap}"
+    "figure{margin:1rem 0}svg{max-width:100%;height:auto}"
+    "@media (max-width:600px){main{padding:.6rem}th,td{padding:.25rem .4rem}}"
+    "@media print{.scroll{overflow:visible}}"
+)
+
+
 def render_text(result: AnalysisResult, title: str = "Study results") -> str:
     """The analysis as plain text with aligned columns, for a terminal."""
     lines = [title, "=" * len(title), ""]
@@ -72,8 +127,10 @@ def sections(result: AnalysisResult) -> list[Section]:
         _summary(result),
         _verdicts(result),
         _ratings(result),
+        _choices(result),
         _pairwise(result),
         _bradley_terry(result),
+        _consistency(result),
         _agreement(result),
         _annotations(result),
         _success(result),
@@ -92,8 +149,10 @@ def _summary(result: AnalysisResult) -> Section:
     return Section(
         "Summary",
         [
-            f"Bots: {', '.join(meta['bots']) or 'none'}. {counts['ratings']} ratings, {counts['judgements']} "
-            f"pairwise judgements, {counts['annotations']} annotations, {counts['outcomes']} scenario outcomes, "
+            f"Bots: {', '.join(meta['bots']) or 'none'}. {counts['ratings']} ratings, "
+            f"{counts.get('choices', 0)} multiple-choice answers, {counts['judgements']} pairwise judgements"
+            f"{_checks(counts.get('check_judgements', 0))}, {counts['annotations']} annotations, "
+            f"{counts['outcomes']} scenario outcomes, "
             f"{counts['conversations']} conversations, {counts['raters']} raters.",
             f"Acceptability: {excluded} {treatment}.",
             f"Seed {meta['seed']}, {meta['draws']:,} bootstrap draws, alpha = {meta['alpha']:g}.",
@@ -117,6 +176,45 @@ def _ratings(result: AnalysisResult) -> Section:
         for question, bots in result["ratings"].items()
     ]
     return Section("Ratings", tables=tables)
+
+
+def _checks(n: int) -> str:
+    return f" (and {_count(n, 'repeated check judgement')})" if n else ""
+
+
+def _choices(result: AnalysisResult) -> Section:
+    tables = []
+    for question, bots in result.get("choices", {}).items():
+        rows = [
+            [bot, option, str(s["n"]), str(o["count"]), _pct(o["share"]), _ci(o["ci95"], percent=True)]
+            for bot, s in bots.items()
+            for option, o in s["options"].items()
+        ]
+        tables.append(Table(["Bot", "Answer", "Answers", "Chose it", "Share", "95% CI"], rows, caption=question))
+    return Section("Multiple-choice questions", tables=tables)
+
+
+def _consistency(result: AnalysisResult) -> Section:
+    rows = [
+        [
+            question,
+            str(c["checks"]),
+            str(c["consistent"]),
+            _pct(c["share"]),
+            _ci(c["ci95"], percent=True),
+            str(len(c["raters"])),
+            str(sum(1 for r in c["raters"].values() if r["consistent"] < r["checks"])),
+        ]
+        for question, c in result.get("consistency", {}).items()
+    ]
+    if not rows:
+        return Section("Rater consistency")
+    header = ["Question", "Check pairs", "Same answer", "Share", "95% CI", "Raters", "Raters who changed an answer"]
+    return Section(
+        "Rater consistency",
+        ["Each check pair showed a rater a pair they had judged before again, sides swapped."],
+        [Table(header, rows)],
+    )
 
 
 def _pairwise(result: AnalysisResult) -> Section:

@@ -18,7 +18,7 @@ class RatingStats(TypedDict):
 
 
 class AgreementStats(TypedDict):
-    source: str  #: "ratings", "annotations" or "pairwise"
+    source: str  #: "ratings", "choices", "annotations" or "pairwise"
     level: str  #: "ordinal", "nominal", ...
     krippendorff_alpha: float | None
     units: int  #: items (conversations, messages, pairs) with two or more raters
@@ -55,6 +55,26 @@ class ShareStats(TypedDict):
     ci95: list[float] | None  #: Wilson interval
 
 
+class ChoiceStats(TypedDict):
+    n: int  #: answers (one per conversation and rater)
+    conversations: int
+    options: dict[str, ShareStats]  #: option -> the share of answers choosing it, Wilson interval
+
+
+class RaterConsistency(TypedDict):
+    checks: int
+    consistent: int
+
+
+class ConsistencyStats(TypedDict):
+    checks: int  #: check judgements matched with the rater's earlier judgement of the same pair
+    consistent: int  #: of them, the same conversation preferred (or a tie both times)
+    unmatched: int  #: check judgements without conversations or an original
+    share: float | None
+    ci95: list[float] | None  #: Wilson interval
+    raters: dict[str, RaterConsistency]
+
+
 class SuccessStats(ShareStats):
     scenarios: dict[str, ShareStats]
 
@@ -69,7 +89,7 @@ class AcceptabilitySummary(TypedDict):
     checks: dict[str, CheckCounts]
     conversations: int  #: distinct conversations excluded by any check
     raters: int  #: distinct raters excluded by any check
-    records: dict[str, int]  #: ratings, judgements, annotations, outcomes from them (removed when applied)
+    records: dict[str, int]  #: ratings, choices, judgements, annotations, outcomes from them (removed when applied)
 
 
 class Verdict(TypedDict):
@@ -112,9 +132,11 @@ class Meta(TypedDict):
 class AnalysisResult(TypedDict):
     meta: Meta
     ratings: dict[str, dict[str, RatingStats]]
+    choices: dict[str, dict[str, ChoiceStats]]
     agreement: dict[str, AgreementStats]
     pairwise: list[PairwiseStats]
     bradley_terry: dict[str, dict[str, BradleyTerryStats]]
+    consistency: dict[str, ConsistencyStats]
     annotations: dict[str, dict[str, ShareStats]]
     success: dict[str, SuccessStats]
     acceptability: AcceptabilitySummary

@@ -19,7 +19,7 @@ from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
 from studies import services
-from studies.analysis import Annotation, Exclusion, Outcome, Rating, StudyData, analyze
+from studies.analysis import Annotation, Choice, Exclusion, Outcome, Rating, StudyData, analyze
 from studies.analysis_data import study_data, study_live_progress
 from studies.models import StudyConversation
 
@@ -117,6 +117,12 @@ class StudyResultsData(TestCase):
             outcomes=[Outcome(c1.chat_id, "alpha", "refund", True), Outcome(c2.chat_id, "beta", "track", False)],
             exclusions=[Exclusion(check="too_fast", conversation=c3.chat_id)],
             labels=["all good", "wrong answer", "rude"],
+            choices=[
+                Choice(c1.chat_id, "alpha", r1, "solved", "Yes"),
+                Choice(c2.chat_id, "beta", r2, "solved", "No"),
+                Choice(c3.chat_id, "alpha", r3, "solved", "Yes"),
+            ],
+            options={"solved": ["Yes", "No"]},
         )
 
     def test_the_records_are_the_ones_worked_by_hand_and_give_the_same_numbers(self):

@@ -13,22 +13,23 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from studies.analysis import DEFAULT_DRAWS, AnalysisError, analyze, cli, render_markdown, render_text
+from studies.analysis import DEFAULT_DRAWS, AnalysisError, analyze, cli, render_html, render_markdown, render_text
 from studies.analysis_data import study_data
 from studies.models import Study
 
 from ._analysis_cli import options_argv, parse_analyze_options, run_cli
 
-FILES = ("ratings", "pairwise", "annotations", "success", "exclusions")
-FLAGS = ("json", "markdown", "include_excluded")
+FILES = ("ratings", "pairwise", "annotations", "success", "exclusions", "choices")
+FLAGS = ("json", "markdown", "html", "include_excluded")
 VALUES = (*FILES, "charts", "seed", "draws", "alpha", "win_rate", "difference", "power")
 
 
 class Command(BaseCommand):
     help = (
         "Analyse a study (its slug) or tidy CSV files (--ratings, --pairwise, --annotations, --success, "
-        "--exclusions): ratings with bootstrap intervals, agreement, pairwise tests, a Bradley-Terry ranking, "
-        "annotation shares, success rates and verdicts. See docs/studies_analysis.md."
+        "--exclusions, --choices): ratings with bootstrap intervals, agreement, pairwise tests, a Bradley-Terry "
+        "ranking, multiple-choice shares, rater consistency, annotation shares, success rates and verdicts. "
+        "See docs/studies_analysis.md."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,6 +39,7 @@ class Command(BaseCommand):
         output = parser.add_mutually_exclusive_group()
         output.add_argument("--json", action="store_true", help="print one JSON object")
         output.add_argument("--markdown", action="store_true", help="print a Markdown report")
+        output.add_argument("--html", action="store_true", help="print a self-contained HTML report (inline charts)")
         parser.add_argument("--charts", type=Path, metavar="DIR", help="also write SVG charts into this folder")
         parser.add_argument("--seed", type=int, help="seed for every resampling (default: a fresh one)")
         parser.add_argument("--draws", type=int, help=f"bootstrap draws (default {DEFAULT_DRAWS})")
@@ -81,5 +83,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result, indent=2, allow_nan=False))
         elif parsed.markdown:
             self.stdout.write(render_markdown(result, title=record.title), ending="")
+        elif parsed.html:
+            self.stdout.write(render_html(result, title=f"{record.title}: results"), ending="")
         else:
             self.stdout.write(render_text(result, title=record.title), ending="")
