@@ -9,13 +9,14 @@ health URL at ``/``, stopped with the rest); the registry's entry for a scripted
 bot names its class and the URL the browser reaches this server at.
 
 For the widget it is indistinguishable from the project's Rasa channel
-(rasa_bot/channels/secure_socketio.py): the same events (``session_request`` ->
+(rasa_bot/channels/secure_socketio.py): both register the handlers of
+chat_contract/socket_protocol.py, so the same events (``session_request`` ->
 ``session_confirm``, ``user_uttered`` -> ``bot_uttered``... ``bot_done``,
 ``refresh_token`` -> ``token_refreshed``, ``chat_error`` with the same codes), the
 same token checks (chat_contract.tokens: algorithm pinned, ``exp``/``sub``/``aud``
 required, ``aud`` one of the bots this server serves, ``sub`` the only
 conversation the connection may join), the same input limits and rate limit
-(rasa_bot/channels/limits.py, pure functions), and the same Origin check.
+(chat_contract/limits.py, pure functions), and the same Origin check.
 
 One server may serve several bots (``--bot ID=dotted.Class``, repeated); a
 connection talks to the bot its token's ``aud`` names, and one instance of the
@@ -25,7 +26,6 @@ bot's class per conversation keeps that conversation's state.
 from __future__ import annotations
 
 import argparse
-import inspect
 import logging
 import os
 import sys
@@ -37,25 +37,14 @@ import socketio
 from aiohttp import web
 
 from chat_contract import BOT_ID, MAX_MESSAGE_CHARS, MAX_TOKEN_LIFETIME, MIN_KEY_LENGTH
-from chat_contract.tokens import Grant, TokenRejected, verify_token
-from rasa_bot.channels.limits import MessageRejected, RateLimiter, parse_user_message
+from chat_contract.socket_protocol import ChatSocketProtocol
+from chat_contract.tokens import Grant, verify_token
 
 from .base import ScriptedBot, ScriptedBotError, resolve
 
 logger = logging.getLogger("scripted_bots.server")
 
 SORRY_TEXT = "Sorry, something went wrong on our side and I couldn't finish that. Please try again in a moment."
-
-
-@dataclass
-class _Connection:
-    grant: Grant
-    limiter: RateLimiter
-    joined: bool = False
-
-    @property
-    def room(self) -> str:
-        return f"{self.grant.bot_id}:{self.grant.conversation_id}"
 
 
 @dataclass(frozen=True)
@@ -88,7 +77,6 @@ def create_app(config: ServerConfig) -> web.Application:
     sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=list(config.allowed_origins))
     app = web.Application()
     sio.attach(app)
-    connections: dict[str, _Connection] = {}
     conversations: dict[tuple[str, str], ScriptedBot] = {}
 
     async def health(_: web.Request) -> web.Response:
@@ -101,92 +89,10 @@ def create_app(config: ServerConfig) -> web.Application:
             token, key=config.jwt_secret, audience=set(config.bots), max_lifetime=config.max_token_lifetime
         )
 
-    async def refuse(sid: str, code: str, detail: str, *, disconnect: bool = False) -> None:
-        logger.warning("socket.io %s refused (%s): %s", sid, code, detail)
-        await sio.emit("chat_error", {"code": code, "message": detail}, room=sid)
-        if disconnect:
-            await sio.disconnect(sid)
+    def room(grant: Grant) -> str:
+        return f"{grant.bot_id}:{grant.conversation_id}"
 
-    async def join(sid: str, conn: _Connection) -> None:
-        joined = sio.enter_room(sid, conn.room)
-        if inspect.isawaitable(joined):  # python-socketio >= 5.10
-            await joined
-        conn.joined = True
-
-    @sio.on("connect")
-    async def connect(sid: str, environ: dict, auth: Any = None) -> bool:
-        token = auth.get("token") if isinstance(auth, dict) else None
-        try:
-            grant = verify(token)
-        except TokenRejected as exc:
-            logger.warning("socket.io connection refused from %s: %s", environ.get("REMOTE_ADDR", "?"), exc)
-            raise socketio.exceptions.ConnectionRefusedError("unauthorized") from None
-        connections[sid] = _Connection(grant, RateLimiter(config.rate_limit_burst, config.rate_limit_per_second))
-        return True
-
-    @sio.on("disconnect")
-    async def disconnect(sid: str) -> None:
-        connections.pop(sid, None)
-
-    async def current(sid: str) -> _Connection | None:
-        conn = connections.get(sid)
-        if conn is None:
-            return None
-        if conn.grant.expired():
-            await refuse(sid, "token_expired", "the token has expired; reconnect with a fresh one", disconnect=True)
-            return None
-        return conn
-
-    @sio.on("session_request")
-    async def session_request(sid: str, data: Any = None) -> None:
-        conn = await current(sid)
-        if conn is None:
-            return
-        if data is not None and not isinstance(data, dict):
-            await refuse(sid, "bad_request", "session_request payload must be an object")
-            return
-        wanted = (data or {}).get("session_id") or conn.grant.conversation_id
-        if wanted != conn.grant.conversation_id:
-            await refuse(sid, "forbidden", "session_request for another conversation", disconnect=True)
-            return
-        await join(sid, conn)
-        await sio.emit("session_confirm", conn.grant.conversation_id, room=sid)
-
-    @sio.on("refresh_token")
-    async def refresh_token(sid: str, data: Any = None) -> None:
-        conn = connections.get(sid)
-        if conn is None:
-            return
-        try:
-            grant = verify(data.get("token") if isinstance(data, dict) else None)
-        except TokenRejected as exc:
-            await refuse(sid, "unauthorized", f"refresh refused: {exc}", disconnect=True)
-            return
-        if (grant.bot_id, grant.conversation_id) != (conn.grant.bot_id, conn.grant.conversation_id):
-            await refuse(sid, "forbidden", "refresh token for another conversation", disconnect=True)
-            return
-        conn.grant = grant
-        await sio.emit("token_refreshed", {"expires_at": grant.expires_at}, room=sid)
-
-    @sio.on("user_uttered")
-    async def user_uttered(sid: str, data: Any = None) -> None:
-        conn = await current(sid)
-        if conn is None:
-            return
-        if not conn.limiter.allow():
-            await refuse(sid, "rate_limited", "too many messages; wait a moment")
-            return
-        try:
-            text, session_id, _ = parse_user_message(data, max_chars=config.max_message_chars)
-        except MessageRejected as exc:
-            await refuse(sid, exc.code, exc.detail)
-            return
-        grant = conn.grant
-        if session_id is not None and session_id != grant.conversation_id:
-            await refuse(sid, "forbidden", "message for another conversation", disconnect=True)
-            return
-        if not conn.joined:
-            await join(sid, conn)
+    async def answer(text: str, grant: Grant, _: dict) -> None:
         key = (grant.bot_id, grant.conversation_id)
         bot = conversations.get(key)
         if bot is None:
@@ -198,9 +104,20 @@ def create_app(config: ServerConfig) -> web.Application:
             logger.exception("bot %s failed on a message of conversation %s", grant.bot_id, grant.conversation_id)
             replies = [{"text": SORRY_TEXT}]
         for message in replies:
-            await sio.emit("bot_uttered", message, room=conn.room)
-        await sio.emit("bot_done", {}, room=conn.room)
+            await sio.emit("bot_uttered", message, room=room(grant))
+        await sio.emit("bot_done", {}, room=room(grant))
         logger.debug("bot %s answered in %.1f ms", grant.bot_id, (time.monotonic() - started) * 1000)
+
+    # The widget's protocol (tokens, session, refresh, limits, refusals), shared with the Rasa channel.
+    ChatSocketProtocol(
+        sio,
+        verify=verify,
+        answer=answer,
+        room=room,
+        max_message_chars=config.max_message_chars,
+        rate_limit_burst=config.rate_limit_burst,
+        rate_limit_per_second=config.rate_limit_per_second,
+    ).register()
 
     return app
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from launcher import paths
-from launcher.__main__ import LOGREG_BOT, SCRIPTED_BOT, write_bots_file
 from launcher.build import convert, copy_bot_sources, train
-from launcher.services import RasaBot, ScriptedServer, Stack, StackConfig, free_port, migrate_django
+from launcher.services import Stack, StackConfig, free_port, migrate_django
+from tests.stacks import SeveralBots, several_bots_stack
 
 ARTIFACTS = paths.REPO / "test-artifacts"
 
@@ -110,69 +110,11 @@ def private_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPath
         yield running
 
 
-@dataclass
-class SeveralBots:
-    """The several-bots stack: the site, and where each bot's server is, by bot id."""
-
-    stack: Stack
-    site_url: str
-    bot_urls: dict[str, str]
-    jwt_secret: str
-
-    def server(self, bot_id: str):
-        """The service that serves ``bot_id``."""
-        name = {"demo": "Rasa server", SCRIPTED_BOT[0]: "scripted bots"}.get(bot_id, f"Rasa server ({bot_id})")
-        return self.stack[name]
-
-
 @pytest.fixture(scope="session")
 def several_bots(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeveralBots]:
-    """``make run-bots``'s stack: demo (default pipeline), logreg (Rasa's logistic regression), faq (scripted).
-
-    The two Rasa bots share the JWT secret, as a deployment may: their tokens differ only in ``aud``.
-    """
-    bot_dir, model = demo_bot
-    state = tmp_path_factory.mktemp("several-bots")
-    logreg_id, logreg_label, logreg_config = LOGREG_BOT
-    faq_id, faq_label, faq_class = SCRIPTED_BOT
-    secret = secrets.token_urlsafe(32)
-    env = {
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_DEBUG": "0",
-        "DJANGO_HTTPS": "0",
-        "RASA_JWT_SECRET": secret,
-        "DJANGO_DB_PATH": str(state / "django.sqlite3"),
-        "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
-        "ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}",
-    }
-    cfg = StackConfig(
-        bot_dir=bot_dir,
-        model=model,
-        log_dir=state / "logs",
-        env=env,
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        django_port=free_port(),
-        more_rasa=[RasaBot(logreg_id, logreg_label, train(bot_dir, config=logreg_config), free_port())],
-        scripted=ScriptedServer(free_port(), {faq_id: (faq_label, faq_class)}),
-    )
-    cfg.bots_file = write_bots_file(cfg, state / "bots.yml", {"demo": "Customer service (linear SVM)"})
-    migrate_django(env)
-    stack = Stack(cfg)
-    stack.start()
-    try:
-        yield SeveralBots(
-            stack=stack,
-            site_url=f"http://127.0.0.1:{cfg.django_port}",
-            bot_urls={
-                "demo": f"http://127.0.0.1:{cfg.rasa_port}",
-                logreg_id: f"http://127.0.0.1:{cfg.more_rasa[0].port}",
-                faq_id: f"http://127.0.0.1:{cfg.scripted.port}",
-            },
-            jwt_secret=secret,
-        )
-    finally:
-        stack.stop()
+    """``make run-bots``'s stack (``several_bots_stack``), shared by the session's tests that leave it as it was."""
+    with several_bots_stack(demo_bot, tmp_path_factory.mktemp("several-bots")) as running:
+        yield running
 
 
 from tests.attack_log import ATTACKS  # noqa: E402  (one list, whichever way this module is imported)

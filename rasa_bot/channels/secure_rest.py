@@ -18,9 +18,9 @@ from sanic.exceptions import InvalidUsage as BadRequest  # named BadRequest in l
 from sanic.request import Request
 
 from chat_contract import DEFAULT_BOT_ID, MAX_MESSAGE_CHARS, MAX_TOKEN_LIFETIME, MIN_KEY_LENGTH
+from chat_contract.limits import MessageRejected, parse_user_message
 from chat_contract.tokens import TokenRejected, verify_token
 
-from .limits import MessageRejected, parse_user_message
 from .secure_socketio import channel_audience
 
 logger = logging.getLogger(__name__)

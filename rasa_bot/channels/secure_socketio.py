@@ -37,11 +37,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage
@@ -51,10 +49,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
-from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from chat_contract import BOT_ID, DEFAULT_BOT_ID, JWT_ALGORITHMS, MAX_MESSAGE_CHARS, MAX_TOKEN_LIFETIME, MIN_KEY_LENGTH
-from chat_contract.tokens import Grant, TokenRejected, verify_token
+from chat_contract.socket_protocol import ChatSocketProtocol, Connection
+from chat_contract.tokens import Grant, verify_token
 
 from .action_calls import (
     FULL_HISTORY_ACTIONS,
@@ -66,7 +64,6 @@ from .action_calls import (
     window_action_history,
 )
 from .graph_runner import SequentialGraphRunner
-from .limits import MessageRejected, RateLimiter, parse_user_message
 from .log_level import import_numpy_distutils_log_keeping_the_level
 from .policy_windows import install_policy_windows
 
@@ -141,13 +138,6 @@ class _CountingOutput(SocketIOOutput):
     async def _send_message(self, socket_id: str, response: Any) -> None:
         self.sent += 1
         await super()._send_message(socket_id, response)
-
-
-@dataclass
-class _Connection:
-    grant: Grant
-    limiter: RateLimiter
-    joined: bool = False
 
 
 def channel_audience(credentials: dict[str, Any], channel: str) -> str:
@@ -245,7 +235,7 @@ class SecureSocketIOInput(SocketIOInput):
         self.action_session: ActionServerSession | None = None
         self.sorry_text = sorry_text
         self.slow_text = slow_text
-        self.connections: dict[str, _Connection] = {}
+        self.connections: dict[str, Connection] = {}  # by socket id (the protocol keeps them here)
 
     def _verify(self, token: Any) -> Grant:
         return verify_token(
@@ -310,94 +300,23 @@ class SecureSocketIOInput(SocketIOInput):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        async def refuse(sid: str, code: str, detail: str, *, disconnect: bool = False) -> None:
-            logger.warning("socket.io %s refused (%s): %s", sid, code, detail)
-            await sio.emit("chat_error", {"code": code, "message": detail}, room=sid, namespace=ns)
-            if disconnect:
-                await sio.disconnect(sid, namespace=ns)
+        async def answer(text: str, grant: Grant, metadata: dict) -> None:
+            await self._answer(sio, on_new_message, text, grant.conversation_id, metadata)
 
-        async def join(sid: str, conn: _Connection) -> None:
-            joined = sio.enter_room(sid, conn.grant.conversation_id, namespace=ns)
-            if inspect.isawaitable(joined):  # python-socketio >= 5.10
-                await joined
-            conn.joined = True
-
-        @sio.on("connect", namespace=ns)
-        async def connect(sid: str, environ: dict, auth: Any = None) -> bool:
-            token = auth.get("token") if isinstance(auth, dict) else None
-            try:
-                grant = self._verify(token)
-            except TokenRejected as exc:
-                logger.warning("socket.io connection refused from %s: %s", environ.get("REMOTE_ADDR", "?"), exc)
-                raise SocketRefused("unauthorized") from None
-            self.connections[sid] = _Connection(grant, RateLimiter(self.rate_limit_burst, self.rate_limit_per_second))
-            return True
-
-        @sio.on("disconnect", namespace=ns)
-        async def disconnect(sid: str) -> None:
-            self.connections.pop(sid, None)
-
-        async def current(sid: str) -> _Connection | None:
-            conn = self.connections.get(sid)
-            if conn is None:
-                return None
-            if conn.grant.expired():
-                await refuse(sid, "token_expired", "the token has expired; reconnect with a fresh one", disconnect=True)
-                return None
-            return conn
-
-        @sio.on("session_request", namespace=ns)
-        async def session_request(sid: str, data: Any = None) -> None:
-            conn = await current(sid)
-            if conn is None:
-                return
-            if data is not None and not isinstance(data, dict):
-                await refuse(sid, "bad_request", "session_request payload must be an object")
-                return
-            wanted = (data or {}).get("session_id") or conn.grant.conversation_id
-            if wanted != conn.grant.conversation_id:
-                await refuse(sid, "forbidden", "session_request for another conversation", disconnect=True)
-                return
-            await join(sid, conn)
-            await sio.emit("session_confirm", conn.grant.conversation_id, room=sid, namespace=ns)
-
-        @sio.on("refresh_token", namespace=ns)
-        async def refresh_token(sid: str, data: Any = None) -> None:
-            conn = self.connections.get(sid)
-            if conn is None:
-                return
-            token = data.get("token") if isinstance(data, dict) else None
-            try:
-                grant = self._verify(token)
-            except TokenRejected as exc:
-                await refuse(sid, "unauthorized", f"refresh refused: {exc}", disconnect=True)
-                return
-            if grant.conversation_id != conn.grant.conversation_id:
-                await refuse(sid, "forbidden", "refresh token for another conversation", disconnect=True)
-                return
-            conn.grant = grant
-            await sio.emit("token_refreshed", {"expires_at": grant.expires_at}, room=sid, namespace=ns)
-
-        @sio.on(self.user_message_evt, namespace=ns)
-        async def handle_message(sid: str, data: Any = None) -> None:
-            conn = await current(sid)
-            if conn is None:
-                return
-            if not conn.limiter.allow():
-                await refuse(sid, "rate_limited", "too many messages; wait a moment")
-                return
-            try:
-                text, session_id, metadata = parse_user_message(data, max_chars=self.max_message_chars)
-            except MessageRejected as exc:
-                await refuse(sid, exc.code, exc.detail)
-                return
-            conversation = conn.grant.conversation_id
-            if session_id is not None and session_id != conversation:
-                await refuse(sid, "forbidden", "message for another conversation", disconnect=True)
-                return
-            if not conn.joined:
-                await join(sid, conn)
-            await self._answer(sio, on_new_message, text, conversation, metadata)
+        # The widget's protocol (tokens, session, refresh, limits, refusals): chat_contract/socket_protocol.py,
+        # shared with the scripted-bot server. A conversation's room is its id.
+        protocol = ChatSocketProtocol(
+            sio,
+            verify=self._verify,
+            answer=answer,
+            namespace=ns,
+            user_message_evt=self.user_message_evt,
+            max_message_chars=self.max_message_chars,
+            rate_limit_burst=self.rate_limit_burst,
+            rate_limit_per_second=self.rate_limit_per_second,
+            connections=self.connections,
+        )
+        protocol.register()
 
         return bp
 

@@ -20,13 +20,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import jwt
 import pytest
 
 from launcher import paths
-from launcher.__main__ import LOGREG_BOT, SCRIPTED_BOT, write_bots_file
-from launcher.build import rasa_env, train
-from launcher.services import RasaBot, ScriptedServer, Stack, StackConfig, free_port, migrate_django
+from launcher.build import rasa_env
 from tests.e2e.widget_page import PHONE, say, wait_online
+from tests.stacks import several_bots_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -104,48 +104,17 @@ class StudyStack:
 
 @pytest.fixture(scope="module")
 def study_stack(demo_bot: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudyStack]:
-    """Two Rasa bots (demo, logreg; HTTP API on, with a token), the scripted FAQ bot, a study loaded into the site."""
-    bot_dir, model = demo_bot
+    """``make run-bots``'s stack of its own (the demo bot's HTTP API on, with a token) with a study loaded."""
     state = tmp_path_factory.mktemp("study")
-    faq_id, faq_label, faq_class = SCRIPTED_BOT
-    logreg_id, logreg_label, logreg_config = LOGREG_BOT
-    env = {
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_DEBUG": "0",
-        "DJANGO_HTTPS": "0",
-        "RASA_JWT_SECRET": secrets.token_urlsafe(32),
-        "RASA_API_TOKEN": secrets.token_urlsafe(32),
-        "STUDIES_ID_KEY": secrets.token_urlsafe(32),
-        "DJANGO_DB_PATH": str(state / "django.sqlite3"),
-        "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
-        "ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}",
-    }
-    cfg = StackConfig(
-        bot_dir=bot_dir,
-        model=model,
-        log_dir=state / "logs",
-        env=env,
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        django_port=free_port(),
-        more_rasa=[RasaBot(logreg_id, logreg_label, train(bot_dir, config=logreg_config), free_port())],
-        scripted=ScriptedServer(free_port(), {faq_id: (faq_label, faq_class)}),
-    )
-    cfg.env["RASA_API_URL"] = f"http://127.0.0.1:{cfg.rasa_port}"
-    cfg.bots_file = write_bots_file(cfg, state / "bots.yml", {"demo": "Customer service"})
-    migrate_django(env)
-    stack = Stack(cfg)
-    stack.start()
-    try:
-        manage_env = {**rasa_env(env), "DJANGO_SETTINGS_MODULE": "config.settings.production"}
-        running = StudyStack(site_url=f"http://127.0.0.1:{cfg.django_port}", env=manage_env, state=state)
+    extra = {"STUDIES_ID_KEY": secrets.token_urlsafe(32)}
+    with several_bots_stack(demo_bot, state, extra_env=extra, rasa_api=True) as bots:
+        manage_env = {**rasa_env(bots.env), "DJANGO_SETTINGS_MODULE": "config.settings.production"}
+        running = StudyStack(site_url=bots.site_url, env=manage_env, state=state)
         study_file = state / "study.yml"
         study_file.write_text(STUDY_YAML, encoding="utf-8")
         loaded = running.manage("load_study", str(study_file))
         assert "created: study 'e2e' with bots demo (2), logreg (1), faq (1)" in loaded
         yield running
-    finally:
-        stack.stop()
 
 
 class Participant:
@@ -158,6 +127,9 @@ class Participant:
         self.outside: list[str] = []
         self.page.on("request", lambda r: self.outside.append(r.url) if "127.0.0.1" not in r.url else None)
         self.seen: list[str] = []
+        # what the site's JSON endpoints told the page (the widget's settings, its tokens), decoded tokens included
+        self.answers: list[str] = []
+        self.page.on("response", self._keep_json)
         self.site_url = site_url
         self.pid = pid
 
@@ -234,6 +206,17 @@ class Participant:
         page.get_by_role("heading", name="About your chat with").wait_for()
         self.keep()
 
+    def _keep_json(self, response) -> None:
+        if not response.url.endswith(("/widget.json", "/token")) or response.status != 200:
+            return
+        try:
+            body = response.json()
+        except Exception:  # noqa: BLE001 - not JSON: nothing to keep
+            return
+        self.answers.append(json.dumps(body))
+        if isinstance(body.get("token"), str):
+            self.answers.append(json.dumps(jwt.decode(body["token"], options={"verify_signature": False})))
+
     def label_all(self) -> None:
         panel = self.page.locator(".study__annotate")
         while True:
@@ -301,7 +284,8 @@ def test_three_participants_and_the_exports(study_stack, browser, artifacts_dir)
             entered.append((helpful, solved, comments))
         assert "E2E-CODE-7" in person.page.content()
         person.page.screenshot(path=str(artifacts_dir / f"study-done-{pid}.png"))
-        for html in person.seen:
+        assert any('"aud": "x-' in a for a in person.answers), "no token was seen"
+        for html in person.seen + person.answers:
             text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)  # random letters
             for name in BOT_NAMES:
                 assert not re.search(rf"\b{name}\b", text), f"{name!r} shown to a participant"
@@ -341,6 +325,8 @@ def test_three_participants_and_the_exports(study_stack, browser, artifacts_dir)
     assert all(m["user_text"] == "what is the status of order 12345" for m in messages)
     assert all(m["user_text_before_transforms"] == "What is the STATUS of order 12345" for m in messages)
     assert all(m["text"] == m["text"].lower() for m in messages)
+    # every reply the page recorded is the one Rasa's tracker holds (the split pieces of one reply counted as one)
+    assert all(m["tracker_text"] == "" for m in messages)
     demo_rows = [m for m in messages if m["bot"] == "demo"]
     assert demo_rows and demo_rows[0]["user_intent"] and "action_check_order_status" in demo_rows[0]["actions"]
     assert any("lisbon" in m["text"] and "Lisbon" in m["text_before_transforms"] for m in demo_rows)
