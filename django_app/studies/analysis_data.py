@@ -35,6 +35,12 @@ PAGE_SEED = 0
 PAGE_DRAWS = 2000
 
 
+def question_texts(study: Study) -> dict[str, str]:
+    """Every question's text by its id: the questionnaire's and a pairwise study's questions."""
+    questions = [*study.questionnaire, *((study.pairwise or {}).get("questions") or [])]
+    return {q["id"]: q.get("text") or q["id"] for q in questions}
+
+
 def likert_questions(study: Study) -> list[str]:
     """The ids of the questionnaire's Likert questions, in order."""
     return [q["id"] for q in study.questionnaire if q.get("type") == "likert"]

@@ -21,16 +21,11 @@ from .analysis import (
     win_matrix_chart,
 )
 from .analysis.types import AnalysisResult
-from .analysis_data import study_live_progress, study_results
+from .analysis_data import question_texts, study_live_progress, study_results
 from .models import Study
 
 #: Seconds between two refreshes of the progress page.
 PROGRESS_REFRESH = 15
-
-
-def _question_texts(study: Study) -> dict[str, str]:
-    questions = [*study.questionnaire, *((study.pairwise or {}).get("questions") or [])]
-    return {q["id"]: q.get("text") or q["id"] for q in questions}
 
 
 def _ci(interval, *, percent: bool = False, digits: int = 2) -> str:
@@ -50,7 +45,7 @@ def _p(value) -> str:
 
 def results_context(study: Study, result: AnalysisResult) -> dict[str, Any]:
     """What the results page shows: tables of formatted numbers and the charts as inline SVG."""
-    texts = _question_texts(study)
+    texts = question_texts(study)
     alpha = result["meta"]["alpha"]
     ratings = [
         {
@@ -92,8 +87,12 @@ def results_context(study: Study, result: AnalysisResult) -> dict[str, Any]:
         pairwise.append(
             {
                 "question": texts.get(question, question),
-                "chart": mark_safe(win_matrix_chart(entries, question=question, alpha=alpha)),  # noqa: S308
-                "bt_chart": mark_safe(bradley_terry_chart(bt, question=question)) if bt else "",  # noqa: S308
+                "chart": mark_safe(  # noqa: S308 - escaped
+                    win_matrix_chart(entries, question=question, alpha=alpha, title=texts.get(question, question))
+                ),
+                "bt_chart": mark_safe(bradley_terry_chart(bt, question=texts.get(question, question)))  # noqa: S308
+                if bt
+                else "",
                 "rows": [
                     (
                         e["a"],
@@ -165,7 +164,7 @@ def results_page(request: HttpRequest, study: Study) -> HttpResponse:
 
 
 def report_download(request: HttpRequest, study: Study) -> HttpResponse:
-    text = render_markdown(study_results(study), title=f"{study.title}: results")
+    text = render_markdown(study_results(study), title=f"{study.title}: results", questions=question_texts(study))
     response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{study.slug}-results.md"'
     return response
@@ -173,7 +172,7 @@ def report_download(request: HttpRequest, study: Study) -> HttpResponse:
 
 def report_html_download(request: HttpRequest, study: Study) -> HttpResponse:
     """The results as one self-contained HTML file (charts inline, nothing fetched), to attach to a decision."""
-    text = render_html(study_results(study), title=f"{study.title}: results")
+    text = render_html(study_results(study), title=f"{study.title}: results", questions=question_texts(study))
     response = HttpResponse(text, content_type="text/html; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{study.slug}-results.html"'
     return response

@@ -171,6 +171,10 @@ def test_the_html_report_is_one_self_contained_file_with_the_charts_inline():
         assert f"<h2>{heading}</h2>" in html
     markdown = render_markdown(result)
     assert "## Multiple-choice questions" in markdown and "## Rater consistency" in markdown
+    texts = {"engaging": "Who would you rather talk to?", "solved": "Solved it?"}
+    named = render_html(result, questions=texts)
+    assert "<h3>Who would you rather talk to?</h3>" in named and "<h3>Solved it?</h3>" in named
+    assert "<h3>engaging</h3>" not in named and "**Solved it?**" in render_markdown(result, questions=texts)
 
 
 def test_the_choices_chart_is_an_inline_svg_with_every_option_in_its_legend():

@@ -47,20 +47,23 @@ def ratings_chart(stats: Mapping[str, RatingStats], *, question: str, scale: tup
     return _svg(height, f"{question}: mean rating per bot", parts)
 
 
-def win_matrix_chart(pairwise: Sequence[PairwiseStats], *, question: str, alpha: float = 0.05) -> str:
+def win_matrix_chart(
+    pairwise: Sequence[PairwiseStats], *, question: str, alpha: float = 0.05, title: str | None = None
+) -> str:
     """The pairwise win-rate matrix of one question: row bot's win rate against the column bot, ties excluded.
 
     Cells are blue where the row bot wins more often, orange where it loses more often; ``*`` marks a pair the
     analysis found significant (Holm-adjusted p below its alpha; ``alpha`` here only words the legend). Columns are
-    numbered like the rows, so the picture stays narrow.
+    numbered like the rows, so the picture stays narrow. ``title`` is shown instead of the question's id.
     """
+    shown = title or question
     entries = [e for e in pairwise if e["question"] == question]
     bots = sorted({e["a"] for e in entries} | {e["b"] for e in entries})
     rates = _rate_lookup(entries)
     size = min(64.0, (WIDTH - LABEL_WIDTH - 20) / max(1, len(bots)))
     top = 64
     height = top + size * len(bots) + 70
-    parts = [_heading(question, "Row bot's win rate against column bot (ties excluded)")]
+    parts = [_heading(shown, "Row bot's win rate against column bot (ties excluded)")]
     for j in range(len(bots)):
         x = LABEL_WIDTH + 10 + size * j + size / 2
         parts.append(_text(x, top - 8, str(j + 1), anchor="middle", size=12, fill=MUTED))
@@ -77,7 +80,7 @@ def win_matrix_chart(pairwise: Sequence[PairwiseStats], *, question: str, alpha:
     ]
     legend.append("– no decisive judgements yet.")
     parts += [_text(12, legend_y + 17 * i, line, size=12, fill=MUTED) for i, line in enumerate(legend)]
-    return _svg(height, f"{question}: pairwise win rates", parts)
+    return _svg(height, f"{shown}: pairwise win rates", parts)
 
 
 def bradley_terry_chart(stats: Mapping[str, BradleyTerryStats], *, question: str) -> str:

@@ -7,7 +7,7 @@ report adds the charts, inline (SVG), with its style in the file: it fetches not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -40,15 +40,21 @@ class Section:
     tables: list[Table] = field(default_factory=list)
 
 
-def render_markdown(result: AnalysisResult, title: str = "Study results") -> str:
-    """The analysis as a Markdown document (GitHub-flavoured tables)."""
+Questions = Mapping[str, str] | None
+
+
+def render_markdown(result: AnalysisResult, title: str = "Study results", questions: Questions = None) -> str:
+    """The analysis as a Markdown document (GitHub-flavoured tables).
+
+    ``questions`` maps question ids to the texts to show as captions (the ids themselves by default).
+    """
     lines = [f"# {_md(title)}", ""]
     for section in sections(result):
         lines += [f"## {section.heading}", ""]
         lines += [*(_md(s) for s in section.sentences), ""] if section.sentences else []
         for table in section.tables:
             if table.caption:
-                lines += [f"**{_md(table.caption)}**", ""]
+                lines += [f"**{_md(_shown(table.caption, questions))}**", ""]
             lines.append("| " + " | ".join(_md(h) for h in table.header) + " |")
             lines.append("|" + "|".join(" --- " for _ in table.header) + "|")
             lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in table.rows]
@@ -56,15 +62,22 @@ def render_markdown(result: AnalysisResult, title: str = "Study results") -> str
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_html(result: AnalysisResult, title: str = "Study results") -> str:
-    """The analysis as one self-contained HTML page: the report's sections with the charts inline (SVG)."""
+def render_html(result: AnalysisResult, title: str = "Study results", questions: Questions = None) -> str:
+    """The analysis as one self-contained HTML page: the report's sections with the charts inline (SVG).
+
+    ``questions`` maps question ids to the texts to show as captions and chart titles.
+    """
+
+    def name(q: str) -> str:
+        return _shown(q, questions)
+
     drawers: dict[str, Callable[[str], str]] = {
-        "Ratings": lambda q: charts.ratings_chart(result["ratings"][q], question=q),
-        "Multiple-choice questions": lambda q: charts.choices_chart(result["choices"][q], question=q),
+        "Ratings": lambda q: charts.ratings_chart(result["ratings"][q], question=name(q)),
+        "Multiple-choice questions": lambda q: charts.choices_chart(result["choices"][q], question=name(q)),
         "Pairwise judgements": lambda q: charts.win_matrix_chart(
-            result["pairwise"], question=q, alpha=result["meta"]["alpha"]
+            result["pairwise"], question=q, alpha=result["meta"]["alpha"], title=name(q)
         ),
-        "Bradley-Terry ranking": lambda q: charts.bradley_terry_chart(result["bradley_terry"][q], question=q),
+        "Bradley-Terry ranking": lambda q: charts.bradley_terry_chart(result["bradley_terry"][q], question=name(q)),
     }
     body = [f"<h1>{escape(title)}</h1>"]
     for section in sections(result):
@@ -76,7 +89,7 @@ def render_html(result: AnalysisResult, title: str = "Study results") -> str:
             body += [f"<p>{escape(s)}</p>" for s in section.sentences]
         for table in section.tables:
             if table.caption:
-                body.append(f"<h3>{escape(table.caption)}</h3>")
+                body.append(f"<h3>{escape(name(table.caption))}</h3>")
                 draw = drawers.get(section.heading)
                 if draw is not None:
                     body.append(f"<figure>{draw(table.caption)}</figure>")
@@ -105,15 +118,15 @@ HTML_STYLE = (
 )
 
 
-def render_text(result: AnalysisResult, title: str = "Study results") -> str:
-    """The analysis as plain text with aligned columns, for a terminal."""
+def render_text(result: AnalysisResult, title: str = "Study results", questions: Questions = None) -> str:
+    """The analysis as plain text with aligned columns, for a terminal (``questions``: as for Markdown)."""
     lines = [title, "=" * len(title), ""]
     for section in sections(result):
         lines += [section.heading, "-" * len(section.heading)]
         lines += section.sentences
         for table in section.tables:
             if table.caption:
-                lines.append(f"{table.caption}:")
+                lines.append(f"{_shown(table.caption, questions)}:")
             lines += _aligned([table.header, *table.rows])
             lines.append("")
         if not section.tables:
@@ -296,6 +309,10 @@ def _acceptability(result: AnalysisResult) -> Section:
 
 
 # --- formatting -----------------------------------------------------------------------------------------------------
+
+
+def _shown(question: str, questions: Questions) -> str:
+    return (questions or {}).get(question) or question
 
 
 def _num(value: float | None, digits: int = 2) -> str:

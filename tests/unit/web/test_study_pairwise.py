@@ -463,6 +463,18 @@ class PairwiseResults(PairwiseBase):
             and "<svg" in body
             and "http" not in body.replace("http://www.w3.org/2000/svg", "")
         )
+        assert "<h3>Who would you rather talk to?</h3>" in body  # the question's text, not its id
+        assert (
+            "# Which assistant is better?: results"
+            in client.get(reverse("admin:studies_study_report", args=[self.study.pk])).content.decode()
+        )
+        progress_json = client.get(reverse("admin:studies_study_progress_json", args=[self.study.pk])).json()
+        assert progress_json["kind"] == "pairwise" and progress_json["raters"] == 2
+        assert {(p["a"], p["b"]) for p in progress_json["pairs"]} == {
+            ("alpha", "beta"),
+            ("alpha", "gamma"),
+            ("beta", "gamma"),
+        }
         export = client.get(reverse("admin:studies_study_judgements", args=[self.study.pk]))
         assert export["Content-Disposition"] == 'attachment; filename="lamps-acute.judgements.csv"'
         assert export.content.decode().startswith("schema_version,study,rater,rater_source,pair,question,bot_a,bot_b")
@@ -603,3 +615,17 @@ def test_the_example_pairwise_file_reads():
     path = Path(__file__).resolve().parents[3] / "django_app" / "studies" / "examples" / "demo_pairwise.yml"
     spec = parse_study_file(path.read_text(encoding="utf-8"), source=str(path))
     assert spec.kind == "pairwise" and spec.pairwise["sources"] == ["demo"] and spec.pairwise["same_scenario"]
+
+
+class AdminEdits(PairwiseBase):
+    def test_admin_edits_of_a_pairwise_study_are_held_to_the_files_rules(self):
+        from django.core.exceptions import ValidationError
+
+        self.study.full_clean()  # as loaded: valid
+        self.study.pairwise = {**self.study.pairwise, "check_pairs": 9}
+        with pytest.raises(ValidationError) as caught:
+            self.study.full_clean()
+        assert "is more than pairs_per_rater (4)" in str(caught.value.message_dict["pairwise"])
+        self.study.pairwise = {**self.study.pairwise, "check_pairs": 1, "questions": []}
+        with pytest.raises(ValidationError, match="ask at least one question"):
+            self.study.full_clean()

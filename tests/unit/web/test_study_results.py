@@ -307,6 +307,9 @@ def test_the_results_page_fits_a_phone_screen(tmp_path):
             for i in range(90)
         ],
         outcomes=[Outcome(f"c{i}", bots[i % 3], "refund", rng.random() < 0.6) for i in range(90)],
+        choices=[
+            Choice(f"c{i}", bots[i % 3], f"r{i % 7}", "solved", rng.choice(["Yes", "No", "Partly"])) for i in range(90)
+        ],
     )
     study = Study(pk=1, slug="demo", title="Demo", questionnaire=[{"id": "helpful", "type": "likert", "text": "How?"}])
     from django.template.loader import render_to_string
@@ -323,7 +326,7 @@ def test_the_results_page_fits_a_phone_screen(tmp_path):
                 tab = browser.new_page(viewport={"width": width, "height": 800})
                 tab.goto(page.as_uri())
                 assert tab.evaluate("document.documentElement.scrollWidth") <= width
-                assert tab.locator("svg").count() == 3  # ratings, win matrix, Bradley-Terry
+                assert tab.locator("svg").count() == 4  # ratings, multiple choice, win matrix, Bradley-Terry
                 assert tab.locator("svg").first.bounding_box()["width"] <= width
                 tab.screenshot(path=str(tmp_path / f"results-{width}.png"), full_page=True)
         finally:

@@ -14,7 +14,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from studies.analysis import DEFAULT_DRAWS, AnalysisError, analyze, cli, render_html, render_markdown, render_text
-from studies.analysis_data import study_data
+from studies.analysis_data import question_texts, study_data
 from studies.models import Study
 
 from ._analysis_cli import options_argv, parse_analyze_options, run_cli
@@ -79,11 +79,12 @@ class Command(BaseCommand):
         if parsed.charts:
             for path in cli.write_charts(result, parsed.charts):
                 self.stderr.write(f"wrote {path}")
+        texts = question_texts(record)
         if parsed.json:
             self.stdout.write(json.dumps(result, indent=2, allow_nan=False))
         elif parsed.markdown:
-            self.stdout.write(render_markdown(result, title=record.title), ending="")
+            self.stdout.write(render_markdown(result, title=record.title, questions=texts), ending="")
         elif parsed.html:
-            self.stdout.write(render_html(result, title=f"{record.title}: results"), ending="")
+            self.stdout.write(render_html(result, title=f"{record.title}: results", questions=texts), ending="")
         else:
-            self.stdout.write(render_text(result, title=record.title), ending="")
+            self.stdout.write(render_text(result, title=record.title, questions=texts), ending="")
