@@ -207,3 +207,40 @@ def test_transcript_mistakes_name_the_file_and_line():
         parse_transcripts("transcript,bot,text\n", source="t.csv")
     with pytest.raises(TranscriptFileError, match="t.csv, line 3: column 'bot': transcript 't1' is 'alpha' on line 2"):
         parse_transcripts("transcript,bot,sender,text\nt1,alpha,user,a\nt1,beta,bot,b\n", source="t.csv")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_x=st.integers(0, 8),
+    n_y=st.integers(0, 8),
+    same_scenario=st.booleans(),
+)
+def test_the_fast_search_finds_the_best_pair_as_a_search_of_every_pair_does(seed, n_x, n_y, same_scenario):
+    from studies.pairing import _best_conversations
+
+    rng = random.Random(seed)
+    xs = [Material(f"x{i}", "alpha", rng.choice(["", "s1", "s2"])) for i in range(n_x)]
+    ys = [Material(f"y{i}", "beta", rng.choice(["", "s1", "s2"])) for i in range(n_y)]
+    everything = xs + ys
+    used = {m.conversation: rng.randrange(3) for m in everything}
+    tiebreak = {m.conversation: rng.random() for m in everything}
+    seen_pairs = [(x, y) for x in xs for y in ys if rng.random() < 0.3]
+    history = RaterHistory.of(seen_pairs)
+
+    def key(m):
+        return (m.conversation in history.conversations, used[m.conversation], tiebreak[m.conversation])
+
+    allowed = [
+        (x, y)
+        for x in xs
+        for y in ys
+        if not (same_scenario and (not x.scenario or x.scenario != y.scenario))
+        and frozenset((x.conversation, y.conversation)) not in history.conversation_pairs
+    ]
+    found = _best_conversations(xs, ys, history, used, same_scenario, tiebreak)
+    if not allowed:
+        assert found is None
+        return
+    best = min(allowed, key=lambda p: tuple(a + b for a, b in zip(key(p[0]), key(p[1]), strict=True)))
+    assert found == best
