@@ -629,3 +629,14 @@ class AdminEdits(PairwiseBase):
         self.study.pairwise = {**self.study.pairwise, "check_pairs": 1, "questions": []}
         with pytest.raises(ValidationError, match="ask at least one question"):
             self.study.full_clean()
+
+
+def test_study_analyze_reads_choices_csv_and_prints_html(tmp_path):
+    path = tmp_path / "choices.csv"
+    path.write_text("conversation,bot,rater,question,value\nc1,alpha,r1,solved,Yes\nc2,alpha,r2,solved,No\n")
+    out = io.StringIO()
+    call_command("study_analyze", "--choices", str(path), "--json", "--seed", "1", "--draws", "10", stdout=out)
+    assert json.loads(out.getvalue())["choices"]["solved"]["alpha"]["options"]["No"]["share"] == 0.5
+    out = io.StringIO()
+    call_command("study_analyze", "--choices", str(path), "--html", "--draws", "10", stdout=out)
+    assert out.getvalue().startswith("<!doctype html>") and "<svg" in out.getvalue()
