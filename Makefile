@@ -17,7 +17,7 @@ PYTHON310 := $(shell for c in $(PY310_CANDIDATES); do \
 endif
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run run-bots run-study build test test-unit lint system-deps clean distclean
+.PHONY: help run run-bots run-study build review-train test test-unit lint system-deps clean distclean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ run-study: $(VENV)/.installed $(NODE_DIR)/.installed  ## run-bots with a demo st
 
 build: $(VENV)/.installed  ## convert the corpus and train if needed, without serving
 	$(PY) -m launcher build --corpus "$(CORPUS)"
+
+review-train: $(VENV)/.installed  ## retrain with the review inbox's corrections; accuracy on the reviewed messages before/after
+	$(PY) -m launcher.review_train --corpus "$(CORPUS)"
 
 test: $(VENV)/.installed $(NODE_DIR)/.installed system-deps  ## the whole suite, as CI runs it (lint included)
 	$(VENV)/bin/ruff check .
