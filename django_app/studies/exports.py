@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from .models import Message, Study, StudyConversation
+from .pairwise_exports import JUDGEMENT_COLUMNS, judgement_rows
 
 SCHEMA_VERSION = 1
 
@@ -216,6 +217,11 @@ EXPORTS = {
         lambda studies, out: write_csv(_all(conversation_rows, studies), CONVERSATION_COLUMNS, out),
     ),
     "jsonl": (".conversations.jsonl", lambda studies, out: write_jsonl(_all(conversation_records, studies), out)),
+    # pairwise studies' judgements (pairwise_exports.py; a chat study's file holds the header only)
+    "judgements": (
+        ".judgements.csv",
+        lambda studies, out: write_csv(_all(judgement_rows, studies), JUDGEMENT_COLUMNS, out),
+    ),
 }
 
 

@@ -103,7 +103,7 @@ def study_load(*, spec: StudySpec, source: str = "study.yml") -> LoadResult:
                 for b in missing
             ]
         )
-    if spec.blind:
+    if spec.blind and spec.kind != "pairwise":  # raters of pairs never connect to a bot
         named = _blind_leaks(spec, {b.id: b for b in Bot.objects.filter(id__in=registered)})
         if named:
             raise StudyFileError([f"{source}, {leak}" for leak in named])

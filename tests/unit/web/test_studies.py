@@ -500,7 +500,7 @@ class TrackerAndExportTests(TestCase):
         with pytest.raises(CommandError, match="no participant"):
             call_command("delete_participant", "PID-1")
 
-    def test_the_export_command_writes_three_files(self):
+    def test_the_export_command_writes_every_kind(self):
         import tempfile
         from pathlib import Path
 
@@ -509,7 +509,13 @@ class TrackerAndExportTests(TestCase):
             out = io.StringIO()
             call_command("export_study", "lamps", "--out", folder, stdout=out)
             names = sorted(p.name for p in Path(folder).iterdir())
-            assert names == ["lamps.conversations.csv", "lamps.conversations.jsonl", "lamps.messages.csv"]
+            assert names == [
+                "lamps.conversations.csv",
+                "lamps.conversations.jsonl",
+                "lamps.judgements.csv",
+                "lamps.messages.csv",
+            ]
+            assert Path(folder, "lamps.judgements.csv").read_text().startswith("schema_version,study,rater,")
             assert "lamps.messages.csv: 2 rows" in out.getvalue()
             with pytest.raises(CommandError, match="no study 'nope'"):
                 call_command("export_study", "nope", "--out", folder)
