@@ -64,6 +64,7 @@ class ReviewConversation(models.Model):
     class Meta:
         ordering = ["reviewed", "-priority", "-started_at"]
         verbose_name = "conversation to review"
+        verbose_name_plural = "conversations to review"
 
     def __str__(self) -> str:
         return f"{self.chat_id} with {self.bot_id}"

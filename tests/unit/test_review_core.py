@@ -264,3 +264,39 @@ def test_the_csv_converts_with_the_projects_converter(tmp_path: Path):
     assert [e.text for e in examples["cancel_order"]] == ["cancel 5342765 now", "stop order 1234567"]
     assert examples["cancel_order"][0].entities[0].value == "5342765"
     assert [e.text for e in examples["greet"]] == ["hi, mail me at (email)"]
+
+
+def test_rasa_reads_the_export_and_the_stories(tmp_path: Path):
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    plan = plan_export(
+        [ex("cancel 5342765 now", "cancel_order", [Entity(7, 14, "order_id", "5342765")]), ex("parcel lost", "lost")],
+        {},
+        known_intents={"cancel_order", "greet", "check_order_status"},
+    )
+    nlu, domain = tmp_path / "data" / "review_nlu.yml", tmp_path / "domain" / "review.yml"
+    write_export(plan, nlu=nlu, domain=domain)
+    data = load_data(str(nlu))
+    cancel = next(m for m in data.intent_examples if m.get("intent") == "cancel_order")
+    assert cancel.get("text") == "cancel 5342765 now"
+    assert [(e["entity"], e["start"], e["end"]) for e in cancel.get("entities")] == [("order_id", 7, 14)]
+    assert cancel.get("metadata")["example"]["reviewer"] == "alice"
+    (tmp_path / "domain" / "base.yml").write_text(
+        'version: "3.1"\nintents:\n- greet\n- cancel_order\n- check_order_status\nentities:\n- order_id\n'
+        "responses:\n  utter_greet:\n  - text: Hi\nactions:\n- action_check_order_status\n",
+        encoding="utf-8",
+    )
+    merged = Domain.load(str(tmp_path / "domain"))
+    assert "lost" in merged.intents and "greet" in merged.intents
+    write_export(ExportPlan(), nlu=nlu)
+    assert load_data(str(nlu)).intent_examples == []
+    steps = story_steps(misunderstood_tracker(), {1: Verdict("check_order_status")}, {})
+    stories = tmp_path / "stories.yml"
+    stories.write_text(render_stories({"review c1": steps, "empty": []}), encoding="utf-8")
+    read = YAMLStoryReader(merged).read_from_file(str(stories))
+    assert [s.block_name for s in read] == ["review c1"]
+    empty = tmp_path / "none.yml"
+    empty.write_text(render_stories({}), encoding="utf-8")
+    assert YAMLStoryReader(merged).read_from_file(str(empty)) == []
