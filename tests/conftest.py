@@ -21,7 +21,7 @@ import pytest
 from launcher import paths
 from launcher.build import convert, copy_bot_sources, train
 from launcher.services import Stack, StackConfig, free_port, migrate_django
-from tests.stacks import SeveralBots, several_bots_stack
+from tests.stacks import SeveralBots, several_bots_stack, stack_env
 
 ARTIFACTS = paths.REPO / "test-artifacts"
 
@@ -59,18 +59,8 @@ def demo_bot(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def launch_stack(demo_bot: tuple[Path, Path], state: Path, **env_overrides: str) -> Iterator[RunningStack]:
     """Start the three services for real on free ports, with fresh secrets and databases under ``state``."""
     bot_dir, model = demo_bot
-    secret = secrets.token_urlsafe(32)
-    env = {
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_DEBUG": "0",
-        "DJANGO_HTTPS": "0",
-        "RASA_JWT_SECRET": secret,
-        "DJANGO_DB_PATH": str(state / "django.sqlite3"),
-        "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
-        "ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}",
-        "RASA_API_TOKEN": secrets.token_urlsafe(32),
-        **env_overrides,
-    }
+    env = {**stack_env(state), "RASA_API_TOKEN": secrets.token_urlsafe(32), **env_overrides}
+    secret = env["RASA_JWT_SECRET"]
     cfg = StackConfig(
         bot_dir=bot_dir,
         model=model,

@@ -14,6 +14,19 @@ from launcher.build import train
 from launcher.services import RasaBot, ScriptedServer, Stack, StackConfig, free_port, migrate_django
 
 
+def stack_env(state: Path) -> dict[str, str]:
+    """A stack's environment: fresh secrets, production-like Django, every database a file under ``state``."""
+    return {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_HTTPS": "0",
+        "RASA_JWT_SECRET": secrets.token_urlsafe(32),
+        "DJANGO_DB_PATH": str(state / "django.sqlite3"),
+        "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
+        "ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}",
+    }
+
+
 @dataclass
 class SeveralBots:
     """The several-bots stack: the site, and where each bot's server is, by bot id."""
@@ -47,17 +60,8 @@ def several_bots_stack(
     bot_dir, model = demo_bot
     logreg_id, logreg_label, logreg_config = LOGREG_BOT
     faq_id, faq_label, faq_class = SCRIPTED_BOT
-    secret = secrets.token_urlsafe(32)
-    env = {
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_DEBUG": "0",
-        "DJANGO_HTTPS": "0",
-        "RASA_JWT_SECRET": secret,
-        "DJANGO_DB_PATH": str(state / "django.sqlite3"),
-        "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
-        "ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}",
-        **(extra_env or {}),
-    }
+    env = {**stack_env(state), **(extra_env or {})}
+    secret = env["RASA_JWT_SECRET"]
     if rasa_api:
         env["RASA_API_TOKEN"] = secrets.token_urlsafe(32)
     cfg = StackConfig(
