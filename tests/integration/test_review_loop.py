@@ -183,6 +183,8 @@ def test_conversations_reviewed_exported_retrained(running_stack, demo_bot, tmp_
     line = re.search(r"intent accuracy on the (\d+) reviewed messages: before ([\d.]+)%, after ([\d.]+)%", printed)
     assert line and float(line.group(2)) < 100 and line.group(3) == "100.0", printed
     assert line.group(0) in (tmp_path / "state" / "review" / "report.md").read_text()
+    with capsys.disabled():
+        print(f"\nreview loop: misunderstood {[(t, predicted[s][1], m) for s, t, m in wrong]}; {line.group(0)}")
 
 
 def test_import_with_rasa_api_unreachable_writes_nothing(running_stack):

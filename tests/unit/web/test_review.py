@@ -373,3 +373,15 @@ class AdminTests(ReviewTestCase):
         outsider.force_login(User.objects.create_user("visitor"))
         response = outsider.get(self.page())
         assert response.status_code == 302 and "login" in response["Location"]
+
+
+@pytest.mark.parametrize("name", ["review_import", "review_export", "review_story"])
+def test_every_command_and_option_has_help(name):
+    from django.core.management import load_command_class
+
+    command = load_command_class("review", name)
+    parser = command.create_parser("manage.py", name)
+    assert len(command.help) > 40
+    own = [a for a in parser._actions if a.dest not in {"help", "version", "verbosity", "settings", "pythonpath"}]
+    own = [a for a in own if a.dest not in {"traceback", "no_color", "force_color", "skip_checks"}]
+    assert own and all(a.help for a in own), [a.dest for a in own if not a.help]
