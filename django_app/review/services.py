@@ -13,6 +13,7 @@ from typing import Any
 
 from bots.models import Bot, BotUnavailable
 from chat.models import Conversation
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from studies.tracker import TrackerUnavailable, tracker_fetch
@@ -23,6 +24,16 @@ from .turns import LOW_CONFIDENCE, ReviewTurn, conversation_flags, ended_unsucce
 
 _MARKUP = re.compile(r"\[([^\[\]]+?)\]\(([^()]+?)\)")
 _ENTITY_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+#: Participants' labels that say a reply was fine: they do not put a conversation up the inbox
+#: (``settings.REVIEW_OK_LABELS`` replaces them; compared ignoring case).
+OK_LABELS = ("all good", "good", "ok", "fine", "correct", "helpful")
+
+
+def _troubling(labels: list[str]) -> bool:
+    ok = {label.casefold() for label in getattr(settings, "REVIEW_OK_LABELS", OK_LABELS)}
+    return any(label.casefold() not in ok for label in labels)
 
 
 class ReviewError(Exception):
@@ -99,7 +110,7 @@ def _store(chat: Conversation, tracker: dict[str, Any], low_confidence: float) -
     turns = review_turns(tracker)
     flags = conversation_flags(turns, low_confidence=low_confidence)
     labels, success = _study_facts(chat, turns)
-    annotated = sum(1 for item in labels if item)
+    annotated = sum(1 for item in labels if _troubling(item))
     unsuccessful = success is False or (success is None and ended_unsuccessfully(turns))
     review, _ = ReviewConversation.objects.select_for_update().get_or_create(chat=chat, defaults={"bot": chat.bot})
     review.bot = chat.bot

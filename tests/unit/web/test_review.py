@@ -155,11 +155,14 @@ class ImportTests(ReviewTestCase):
         now = timezone.now()
         for i, (sender, text) in enumerate([("user", "hello there"), ("bot", "Hi!"), ("user", "where"), ("bot", "?")]):
             m = Message.objects.create(conversation=sc, index=i, sender=sender, text=text, sent_at=now)
-            if i == 3:
-                Annotation.objects.create(message=m, labels=["wrong answer"])
+            if i in (1, 3):
+                Annotation.objects.create(message=m, labels=["All good"] if i == 1 else ["wrong answer"])
         review = services.conversation_import(chat=chat, tracker=misunderstood_tracker("s1"))
         assert review.source == "study" and review.annotations == 1 and review.unsuccessful
         assert review.messages.get(index=1).annotation_labels == ["wrong answer"]
+        assert review.messages.get(index=0).annotation_labels == ["All good"]  # shown, but puts nothing up the inbox
+        with self.settings(REVIEW_OK_LABELS=[]):
+            assert services.conversation_import(chat=chat, tracker=misunderstood_tracker("s1")).annotations == 2
 
 
 class CorrectionTests(ReviewTestCase):
