@@ -163,6 +163,14 @@ class ImportTests(ReviewTestCase):
         assert review.messages.get(index=0).annotation_labels == ["All good"]  # shown, but puts nothing up the inbox
         with self.settings(REVIEW_OK_LABELS=[]):
             assert services.conversation_import(chat=chat, tracker=misunderstood_tracker("s1")).annotations == 2
+        # a participant deleted on request takes the review, its messages and corrections with them
+        services.correction_set(message=review.messages.get(index=1), reviewer=self.alice, intent="check_order_status")
+        from studies.models import Participant
+        from studies.services import participants_delete
+
+        participants_delete(participants=Participant.objects.filter(pk=participant.pk))
+        assert not ReviewConversation.objects.filter(chat_id="s1").exists()
+        assert not ReviewMessage.objects.filter(conversation__chat_id="s1").exists() and not Correction.objects.exists()
 
 
 class CorrectionTests(ReviewTestCase):
