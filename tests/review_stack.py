@@ -53,3 +53,29 @@ def tracker(running_stack, sender: str) -> dict:
     response = requests.get(url, params={"token": running_stack.api_token}, timeout=10)
     response.raise_for_status()
     return response.json()
+
+
+def story_report(running_stack, bot_dir, model, out_dir, *conversations: str) -> tuple[dict, str]:
+    """``review_story`` for these conversations, then ``rasa test core`` of the stories with ``model``.
+
+    Returns the story report (``accuracy`` …) and the failed stories' text.
+    """
+    import json
+
+    from launcher.build import rasa_env
+
+    stories = bot_dir / "tests" / "review_stories.yml"
+    chosen = [arg for sender in conversations for arg in ("--conversation", sender)]
+    out = manage(running_stack, "review_story", "--bot-dir", str(bot_dir), "--out", str(stories), *chosen).stdout
+    assert f"wrote {len(conversations)} stories" in out, out
+    done = subprocess.run(
+        [paths.tool("rasa"), "test", "core", "--model", str(model), "--stories", str(stories), "--out", str(out_dir)],
+        cwd=bot_dir,
+        env=rasa_env({"MPLBACKEND": "Agg"}),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    failed = out_dir / "failed_test_stories.yml"
+    return json.loads((out_dir / "story_report.json").read_text()), failed.read_text() if failed.exists() else ""

@@ -6,7 +6,6 @@ are then classified as the reviewer said, and the saved test stories pass ``rasa
 from __future__ import annotations
 
 import html
-import json
 import re
 import subprocess
 from pathlib import Path
@@ -16,10 +15,10 @@ import requests
 import yaml
 
 from launcher import paths, review_train
-from launcher.build import convert, copy_bot_sources, rasa_env, train
+from launcher.build import convert, copy_bot_sources, train
 from launcher.nlu_eval import evaluate_nlu
 from tests.chat_client import ChatClient, fetch_token
-from tests.review_stack import django_env, manage, staff_user, tracker
+from tests.review_stack import django_env, manage, staff_user, story_report, tracker
 
 pytestmark = pytest.mark.integration
 
@@ -141,32 +140,9 @@ def test_conversations_reviewed_exported_retrained(running_stack, demo_bot, tmp_
     assert before.accuracy < 1.0 and after.accuracy == 1.0, (before.errors, after.errors)
 
     # 5. the reviewed conversations as test stories: rasa test passes them with the retrained model
-    stories = bot_dir / "tests" / "review_stories.yml"
-    chosen = [arg for sender, _, _ in senders for arg in ("--conversation", sender)]
-    out = manage(running_stack, "review_story", "--bot-dir", str(bot_dir), "--out", str(stories), *chosen).stdout
-    assert f"wrote {len(CANDIDATES)} stories" in out, out
-    results = tmp_path / "story-results"
-    done = subprocess.run(
-        [
-            paths.tool("rasa"),
-            "test",
-            "core",
-            "--model",
-            str(after_model),
-            "--stories",
-            str(stories),
-            "--out",
-            str(results),
-        ],
-        cwd=bot_dir,
-        env=rasa_env({"MPLBACKEND": "Agg"}),
-        capture_output=True,
-        text=True,
-        timeout=600,
+    report, failed = story_report(
+        running_stack, bot_dir, after_model, tmp_path / "stories", *[s for s, _, _ in senders]
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    report = json.loads((results / "story_report.json").read_text())
-    failed = (results / "failed_test_stories.yml").read_text() if (results / "failed_test_stories.yml").exists() else ""
     assert report["accuracy"] == 1.0, failed
 
     # 6. make review-train's steps on the same site and bot: both models come from the cache, the figures print
