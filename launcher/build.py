@@ -124,6 +124,11 @@ def copy_bot_sources(dest: Path) -> Path:
         paths.BOT_DIR / "data" / "rules.yml",
         paths.BOT_DIR / GENERATED_DOMAIN,
         paths.BOT_DIR / "tests" / "nlu_test.yml",
+        # what the review inbox exported into this checkout (manage.py review_export / review_story): a test bot
+        # is the project's, not this machine's reviewed conversations
+        paths.BOT_DIR / "data" / "review_nlu.yml",
+        paths.BOT_DIR / "domain" / "review.yml",
+        paths.BOT_DIR / "tests" / "review_stories.yml",
     }
 
     # what Rasa, its CLI and the servers write at run time (models, caches, reports, SQLite files and their WAL)

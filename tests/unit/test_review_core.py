@@ -300,3 +300,16 @@ def test_rasa_reads_the_export_and_the_stories(tmp_path: Path):
     empty = tmp_path / "none.yml"
     empty.write_text(render_stories({}), encoding="utf-8")
     assert YAMLStoryReader(merged).read_from_file(str(empty)) == []
+
+
+def test_test_bots_never_carry_this_checkouts_review_exports(tmp_path: Path, monkeypatch):
+    from launcher import paths
+    from launcher.build import copy_bot_sources
+
+    bot = tmp_path / "rasa_bot"
+    for rel in ("data/review_nlu.yml", "domain/review.yml", "tests/review_stories.yml", "data/custom/own.yml"):
+        (bot / rel).parent.mkdir(parents=True, exist_ok=True)
+        (bot / rel).write_text("x", encoding="utf-8")
+    monkeypatch.setattr(paths, "BOT_DIR", bot)
+    out = copy_bot_sources(tmp_path / "copy")
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.yml")) == ["data/custom/own.yml"]
