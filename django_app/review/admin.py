@@ -5,18 +5,19 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .exports import default_bot_dir, stories_text
-from .forms import CorrectionForm, TagsForm
+from .forms import CorrectionForm, ImportForm, TagsForm
 from .models import ReviewConversation, ReviewMessage, Tag
-from .selectors import PROBLEMS, conversation_messages, known_intents, message_conflict
+from .selectors import PROBLEMS, conversation_messages, conversations_to_import, known_intents, message_conflict
 from .services import (
     ReviewError,
     annotate,
     conversation_mark_reviewed,
     conversation_tag,
+    conversations_import,
     correction_set,
     message_delete,
 )
@@ -84,8 +85,44 @@ class ReviewConversationAdmin(admin.ModelAdmin):
     actions = ("mark_reviewed", "download_stories")
     ordering = ("reviewed", "-priority", "-started_at")
 
+    change_list_template = "admin/review/change_list.html"
+
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # conversations come from the tracker: manage.py review_import
+        return False  # conversations come from the tracker: the import page, or manage.py review_import
+
+    def get_urls(self):
+        own = [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="review_reviewconversation_import",
+            )
+        ]
+        return own + super().get_urls()
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Import conversations from the bots' trackers (all read first: an unreachable API writes nothing)."""
+        if not self.has_change_permission(request):
+            return HttpResponse(status=403)
+        bots = sorted(set(conversations_to_import().values_list("bot_id", flat=True)))
+        form = ImportForm(request.POST or None, bots=bots)
+        if request.method == "POST" and form.is_valid():
+            chats = conversations_to_import(bot=form.cleaned_data["bot"] or None, since=form.cleaned_data["since"])
+            try:
+                imported = conversations_import(chats=list(chats))
+            except ReviewError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{len(imported)} conversations imported.")
+                return HttpResponseRedirect(reverse("admin:review_reviewconversation_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Import conversations from the bots' trackers",
+            "form": form,
+            "changelist_url": reverse("admin:review_reviewconversation_changelist"),
+        }
+        return render(request, "admin/review/import.html", context)
 
     @admin.display(description="Conversation", ordering="chat_id")
     def conversation(self, obj: ReviewConversation) -> str:

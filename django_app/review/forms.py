@@ -23,3 +23,12 @@ class CorrectionForm(forms.Form):
 
 class TagsForm(forms.Form):
     tags = forms.CharField(max_length=500, required=False, help_text="Comma-separated: refund, rude, new-intent …")
+
+
+class ImportForm(forms.Form):
+    bot = forms.ChoiceField(required=False, help_text="Empty: every Rasa bot with an HTTP API.")
+    since = forms.DateField(required=False, help_text="Only conversations started on or after (YYYY-MM-DD).")
+
+    def __init__(self, *args, bots: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["bot"].choices = [("", "all")] + [(b, b) for b in bots]

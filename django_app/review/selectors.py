@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from bots.models import Bot
+from chat.models import Conversation
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from process_data.model import Entity
@@ -49,6 +51,20 @@ def inbox(
     if reviewed is not None:
         qs = qs.filter(reviewed=reviewed)
     return qs.order_by("reviewed", "-priority", "-started_at")
+
+
+def conversations_to_import(
+    *, bot: str | None = None, since: date | None = None, ids: list[str] | None = None
+) -> QuerySet[Conversation]:
+    """The site's conversations whose bot has a Rasa HTTP API to read them from, filtered as asked."""
+    chats = Conversation.objects.select_related("bot").filter(bot__kind=Bot.Kind.RASA).exclude(bot__api_url="")
+    if bot:
+        chats = chats.filter(bot_id=bot)
+    if ids:
+        chats = chats.filter(id__in=ids)
+    if since:
+        chats = chats.filter(started_at__date__gte=since)
+    return chats.order_by("started_at")
 
 
 def message_conflict(message: ReviewMessage) -> bool:

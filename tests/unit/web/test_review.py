@@ -379,6 +379,20 @@ class AdminTests(ReviewTestCase):
         response = self.client.post(self.page(), {"action": "reviewed"}, follow=True)
         assert "Marked reviewed." in response.content.decode()
 
+    def test_import_page(self):
+        url = reverse("admin:review_reviewconversation_import")
+        assert url in self.client.get(reverse("admin:review_reviewconversation_changelist")).content.decode()
+        assert self.client.get(url).status_code == 200
+        Conversation.objects.create(id="c9", bot=self.bot)
+        response = self.client.post(url, {"bot": "demo"}, follow=True)  # the bot's API (port 9) is unreachable
+        assert "unreachable" in response.content.decode() and not ReviewConversation.objects.filter(chat_id="c9")
+        with TrackerServer({"c1": misunderstood_tracker(), "c9": misunderstood_tracker("c9")}) as server:
+            self.bot.api_url = server.url
+            self.bot.save()
+            response = self.client.post(url, {"bot": "demo", "since": "2020-01-01"}, follow=True)
+        assert "2 conversations imported." in response.content.decode()
+        assert ReviewConversation.objects.get(chat_id="c9").messages.count() == 3
+
     def test_only_staff(self):
         outsider = Client()
         outsider.force_login(User.objects.create_user("visitor"))

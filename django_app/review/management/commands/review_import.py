@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from bots.models import Bot
-from chat.models import Conversation
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from review.selectors import conversations_to_import
 from review.services import ReviewError, conversations_import
 from review.turns import LOW_CONFIDENCE
 
@@ -39,18 +39,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        chats = Conversation.objects.select_related("bot").filter(bot__kind=Bot.Kind.RASA).exclude(bot__api_url="")
-        if options["bot"]:
-            if not Bot.objects.filter(pk=options["bot"]).exists():
-                raise CommandError(f"--bot {options['bot']!r}: no such bot in the registry")
-            chats = chats.filter(bot_id=options["bot"])
+        if options["bot"] and not Bot.objects.filter(pk=options["bot"]).exists():
+            raise CommandError(f"--bot {options['bot']!r}: no such bot in the registry")
+        chats = conversations_to_import(bot=options["bot"], since=options["since"], ids=options["conversation"])
         if options["conversation"]:
-            chats = chats.filter(id__in=options["conversation"])
             missing = set(options["conversation"]) - set(chats.values_list("id", flat=True))
             if missing:
                 raise CommandError(f"no such conversation of a Rasa bot with an HTTP API: {', '.join(sorted(missing))}")
-        if options["since"]:
-            chats = chats.filter(started_at__date__gte=options["since"])
         try:
             imported = conversations_import(chats=list(chats), low_confidence=options["low_confidence"])
         except ReviewError as exc:
