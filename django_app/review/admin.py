@@ -8,7 +8,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from .exports import default_bot_dir, stories_text
+from process_data.errors import ConversionError
+
+from .exports import default_bot_dir, stories_text, training_plan
 from .forms import CorrectionForm, ImportForm, TagsForm
 from .models import ReviewConversation, ReviewMessage, Tag
 from .selectors import PROBLEMS, conversation_messages, conversations_to_import, known_intents, message_conflict
@@ -21,6 +23,7 @@ from .services import (
     correction_set,
     message_delete,
 )
+from .training import render_nlu
 
 PROBLEM_LABELS = {
     "fallback": "Fallback or clarification",
@@ -96,9 +99,35 @@ class ReviewConversationAdmin(admin.ModelAdmin):
                 "import/",
                 self.admin_site.admin_view(self.import_view),
                 name="review_reviewconversation_import",
-            )
+            ),
+            path(
+                "training-data/",
+                self.admin_site.admin_view(self.training_data_view),
+                name="review_reviewconversation_training_data",
+            ),
         ]
         return own + super().get_urls()
+
+    def training_data_view(self, request: HttpRequest) -> HttpResponse:
+        """The corrections as the NLU file ``review_export`` writes (redacted, de-duplicated), as a download.
+
+        What was left out (conflicts, refused names) is listed in comments at the top.
+        """
+        if not self.has_view_or_change_permission(request):
+            return HttpResponse(status=403)
+        try:
+            plan, out_of_scope = training_plan(bot_dir=default_bot_dir())
+        except ConversionError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:review_reviewconversation_changelist"))
+        notes = [f"# conflict: {c}" for c in plan.conflicts] + [f"# refused: {r}" for r in plan.refused]
+        notes.append(f"# {plan.summary()}; {out_of_scope} out of scope left out")
+        text = render_nlu(plan)
+        header, rest = text.split("\n", 1)
+        body = "\n".join([header, *(" ".join(n.split()) for n in notes), rest])
+        response = HttpResponse(body, content_type="application/x-yaml; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="review_nlu.yml"'
+        return response
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         """Import conversations from the bots' trackers (all read first: an unreachable API writes nothing)."""

@@ -46,6 +46,27 @@ class TrainingExport:
     out_of_scope: int
 
 
+def training_plan(
+    *,
+    bot_dir: Path,
+    bot: str | None = None,
+    out_of_scope_intent: str | None = None,
+    options: RedactionOptions | None = None,
+) -> tuple[ExportPlan, int]:
+    """What an export of the corrections would write beside ``bot_dir``'s corpus, and the out-of-scope count.
+
+    Raises:
+        process_data.ConversionError: A file of the bot cannot be read (naming it).
+    """
+    corpus = corpus_labels(sorted((bot_dir / "data").rglob("*.yml")))
+    domain_files = [bot_dir / "domain.yml"] if (bot_dir / "domain.yml").is_file() else []
+    domain_files += sorted((bot_dir / "domain").rglob("*.yml")) if (bot_dir / "domain").is_dir() else []
+    reviewed = reviewed_examples(bot=bot, out_of_scope_intent=out_of_scope_intent)
+    plan = plan_export(reviewed.examples, corpus, known_intents=domain_intents(domain_files), options=options)
+    plan.conflicts = reviewed.conflicts + plan.conflicts
+    return plan, reviewed.out_of_scope
+
+
 def training_export(
     *,
     bot_dir: Path,
@@ -69,17 +90,14 @@ def training_export(
     """
     nlu = nlu or bot_dir / NLU_FILE
     domain = domain or bot_dir / DOMAIN_FILE
-    corpus = corpus_labels(sorted((bot_dir / "data").rglob("*.yml")))
-    domain_files = [bot_dir / "domain.yml"] if (bot_dir / "domain.yml").is_file() else []
-    domain_files += sorted((bot_dir / "domain").rglob("*.yml")) if (bot_dir / "domain").is_dir() else []
-    reviewed = reviewed_examples(bot=bot, out_of_scope_intent=out_of_scope_intent)
-    plan = plan_export(reviewed.examples, corpus, known_intents=domain_intents(domain_files), options=options)
-    plan.conflicts = reviewed.conflicts + plan.conflicts
+    plan, out_of_scope = training_plan(
+        bot_dir=bot_dir, bot=bot, out_of_scope_intent=out_of_scope_intent, options=options
+    )
     files = write_export(plan, nlu=nlu, csv_path=csv_path, domain=domain)
     if test_file is not None:
         write_files({test_file: render_nlu(ExportPlan(kept=plan.kept + plan.duplicates))})
         files.append(test_file)
-    return TrainingExport(plan, files, reviewed.out_of_scope)
+    return TrainingExport(plan, files, out_of_scope)
 
 
 def conversation_verdicts(conversation: ReviewConversation) -> dict[int, Verdict] | None:

@@ -393,6 +393,25 @@ class AdminTests(ReviewTestCase):
         assert "2 conversations imported." in response.content.decode()
         assert ReviewConversation.objects.get(chat_id="c9").messages.count() == 3
 
+    def test_training_data_download(self):
+        message = self.review.messages.get(index=1)
+        services.correction_set(message=message, reviewer=self.staff, intent="check_order_status")
+        services.correction_set(message=self.review.messages.get(index=0), reviewer=self.staff, intent="goodbye")
+        import tempfile
+
+        root = bot_dir(Path(tempfile.mkdtemp(prefix="review-")))
+        self.addCleanup(__import__("shutil").rmtree, root, True)
+        url = reverse("admin:review_reviewconversation_training_data")
+        assert url in self.client.get(reverse("admin:review_reviewconversation_changelist")).content.decode()
+        with self.settings(REVIEW_BOT_DIR=str(root)):
+            response = self.client.get(url)
+        text = response.content.decode()
+        assert response["Content-Disposition"] == 'attachment; filename="review_nlu.yml"'
+        assert "# conflict: conversation c1 message 0: 'hello there' is 'goodbye'" in text
+        data = yaml.safe_load(text)
+        assert data["nlu"][0]["intent"] == "check_order_status" and "jo@example.com" not in text
+        assert not (root / "data" / "review_nlu.yml").exists()  # a download writes nothing
+
     def test_only_staff(self):
         outsider = Client()
         outsider.force_login(User.objects.create_user("visitor"))
