@@ -307,15 +307,19 @@ def write_export(
 ) -> list[Path]:
     """Write the NLU file (and the CSV, and the new intents' domain file) atomically; the paths written.
 
-    The domain file is written only when there are new intents; an earlier one of the export's own is removed
-    when there are none. Either every file is replaced or none is.
+    The NLU file is written only when there are examples, the domain file only when there are new intents; an
+    earlier file of the export's own is removed when there is nothing to put in it (so an empty inbox leaves the
+    bot's data as it was, and its model unchanged). Either every file is replaced or none is.
     """
-    files: dict[Path, str] = {nlu: render_nlu(plan)}
+    files: dict[Path, str] = {}
+    if plan.kept:
+        files[nlu] = render_nlu(plan)
     if csv_path is not None:
         files[csv_path] = render_csv(plan)
     if domain is not None and plan.new_intents:
         files[domain] = render_domain(plan)
     write_files(files)
-    if domain is not None and not plan.new_intents and domain.is_file() and _is_own(domain):
-        domain.unlink()
+    for path, needed in ((nlu, plan.kept), (domain, plan.new_intents)):
+        if path is not None and not needed and path.is_file() and _is_own(path):
+            path.unlink()
     return list(files)

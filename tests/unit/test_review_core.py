@@ -164,7 +164,7 @@ def test_export_twice_writes_the_same_bytes_and_the_domain_only_for_new_intents(
     assert (nlu.read_bytes(), domain.read_text()) == first
     assert yaml.safe_load(first[1])["intents"] == ["parcel_lost"]
     write_export(ExportPlan(), nlu=nlu, domain=domain)
-    assert not domain.exists() and yaml.safe_load(nlu.read_text())["nlu"] == []
+    assert not domain.exists() and not nlu.exists()  # nothing left to add: both of its own files removed
 
 
 def test_a_failed_write_leaves_the_old_files(tmp_path: Path, monkeypatch):
@@ -290,8 +290,9 @@ def test_rasa_reads_the_export_and_the_stories(tmp_path: Path):
     )
     merged = Domain.load(str(tmp_path / "domain"))
     assert "lost" in merged.intents and "greet" in merged.intents
-    write_export(ExportPlan(), nlu=nlu)
-    assert load_data(str(nlu)).intent_examples == []
+    empty = tmp_path / "empty.yml"  # what review_train's test file holds before anything is reviewed
+    empty.write_text(render_nlu(ExportPlan()), encoding="utf-8")
+    assert load_data(str(empty)).intent_examples == []
     steps = story_steps(misunderstood_tracker(), {1: Verdict("check_order_status")}, {})
     stories = tmp_path / "stories.yml"
     stories.write_text(render_stories({"review c1": steps, "empty": []}), encoding="utf-8")
@@ -313,3 +314,14 @@ def test_test_bots_never_carry_this_checkouts_review_exports(tmp_path: Path, mon
     monkeypatch.setattr(paths, "BOT_DIR", bot)
     out = copy_bot_sources(tmp_path / "copy")
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.yml")) == ["data/custom/own.yml"]
+
+
+def test_an_export_with_nothing_to_add_writes_no_nlu_file_and_removes_its_own_earlier_one(tmp_path: Path) -> None:
+    nlu, domain = tmp_path / "data" / "review_nlu.yml", tmp_path / "domain" / "review.yml"
+    nlu.parent.mkdir()
+    nlu.write_text(render_nlu(ExportPlan()), encoding="utf-8")  # an earlier export of the review inbox
+    assert write_export(ExportPlan(), nlu=nlu, domain=domain) == []
+    assert not nlu.exists() and not domain.exists()
+    nlu.write_text("version: '3.1'\nnlu: []\n", encoding="utf-8")  # a file of the team's own at that path
+    write_export(ExportPlan(), nlu=nlu, domain=domain)
+    assert nlu.exists()

@@ -292,7 +292,7 @@ class ExportTests(ReviewTestCase):
             "conflict: conversation c1 message 0: 'hello there' is 'goodbye' for alice, the corpus says 'greet'" in out
         )
         assert "0 examples exported" in out
-        assert yaml.safe_load((root / "data" / "review_nlu.yml").read_text())["nlu"] == []
+        assert not (root / "data" / "review_nlu.yml").exists()  # nothing to add: the bot's data stays as it was
 
     def test_order_placeholders_and_team_names(self):
         review = self.imported()
