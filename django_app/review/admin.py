@@ -161,7 +161,7 @@ class ReviewConversationAdmin(admin.ModelAdmin):
     def tag_list(self, obj: ReviewConversation) -> str:
         return ", ".join(t.name for t in obj.tags.all())
 
-    @admin.action(description="Mark the selected conversations reviewed")
+    @admin.action(description="Mark the selected conversations reviewed", permissions=["change"])
     def mark_reviewed(self, request: HttpRequest, queryset) -> None:
         for conversation in queryset:
             conversation_mark_reviewed(conversation=conversation, reviewer=request.user)

@@ -49,7 +49,10 @@ def _bot_tracker(chat: Conversation, timeout: float) -> dict[str, Any]:
     except BotUnavailable as exc:
         raise ReviewError(str(exc)) from None
     try:
-        return tracker_fetch(api_url=bot.api_url, token=token, conversation_id=chat.id, timeout=timeout)
+        # every event, those before a /restart too: a message keeps its index from one import to the next
+        return tracker_fetch(
+            api_url=bot.api_url, token=token, conversation_id=chat.id, timeout=timeout, include_events="ALL"
+        )
     except TrackerUnavailable as exc:
         raise ReviewError(f"bot {bot.id!r}, conversation {chat.id!r}: {exc}; nothing was imported") from None
 
@@ -105,9 +108,28 @@ def conversations_import(
         return [_store(chat, tracker, low_confidence) for chat, tracker in trackers]
 
 
+def _check_same_history(chat: Conversation, turns: list[ReviewTurn]) -> None:
+    """Refuse a tracker that no longer holds the messages imported before (a reset or replaced tracker store).
+
+    Matching by position would put reviewers' corrections on other texts, and wiping what is missing would
+    destroy them; so nothing is imported and the reviewer decides (delete the review, or the messages, first).
+    """
+    review = ReviewConversation.objects.filter(chat=chat).first()
+    if review is None:
+        return
+    for message in review.messages.filter(deleted_at__isnull=True).order_by("index"):
+        if message.index >= len(turns) or turns[message.index].text != message.text:
+            raise ReviewError(
+                f"conversation {chat.id!r}: Rasa's tracker no longer holds message {message.index} as it was "
+                f"imported ({len(turns)} user messages now; was its tracker store reset?); nothing was imported. "
+                "Delete its review (or those messages) in the inbox first if that is what you want"
+            )
+
+
 @transaction.atomic
 def _store(chat: Conversation, tracker: dict[str, Any], low_confidence: float) -> ReviewConversation:
     turns = review_turns(tracker)
+    _check_same_history(chat, turns)
     flags = conversation_flags(turns, low_confidence=low_confidence)
     labels, success = _study_facts(chat, turns)
     annotated = sum(1 for item in labels if _troubling(item))
@@ -145,9 +167,6 @@ def _store(chat: Conversation, tracker: dict[str, Any], low_confidence: float) -
         message.annotation_labels = labels[index]
         message.fallback = turn.fallback
         message.save()
-    for message in existing.values():  # gone from the tracker
-        if message.deleted_at is None:
-            _wipe(message)
     return review
 
 

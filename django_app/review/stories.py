@@ -3,8 +3,8 @@
 The story replays the tracker's events (user messages with the reviewed intents and entities, actions, slots,
 active loops) up to the first message whose intent a reviewer corrected; that message ends the story with the
 action the bot's rules answer the corrected intent with (when a one-step rule names one). What the bot did after
-a misunderstanding is no evidence of what it should have done, so nothing after it is kept. Texts are redacted
-as the export redacts them.
+a misunderstanding is no evidence of what it should have done, so nothing after it is kept. Texts, and the values
+of slots, are redacted as the export redacts them.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from process_data.model import Entity
+from process_data.redact import order_placeholder
 
 from .training import HEADER, RedactionOptions, redact_example
 
@@ -44,6 +45,18 @@ def _annotate(text: str, entities: Iterable[Entity]) -> str:
     return text
 
 
+def _redact_slot(name: str, value: Any, options: RedactionOptions) -> Any:
+    """A slot's value as a story may keep it: text redacted as the user's texts are (an order number slot as the
+    export's placeholder when placeholders are on); other values (numbers, booleans, None) as they are."""
+    if isinstance(value, str):
+        if options.order_placeholders and name in options.order_entities:
+            return order_placeholder(value)
+        return options.redactor.redact(value)
+    if isinstance(value, list):
+        return [_redact_slot(name, item, options) for item in value]
+    return value
+
+
 def story_steps(
     tracker: Mapping[str, Any],
     verdicts: Mapping[int, Verdict],
@@ -57,7 +70,7 @@ def story_steps(
     for event in tracker.get("events") or []:
         kind = event.get("event")
         if kind == "restart":
-            steps, index = [], -1
+            steps = []  # the story is what came after the last restart; messages keep counting (their review index)
             continue
         if kind == "user":
             index += 1
@@ -88,7 +101,8 @@ def story_steps(
         if kind == "action" and event.get("name") not in SKIPPED_ACTIONS:
             steps.append(f"  - action: {event['name']}\n")
         elif kind == "slot" and event.get("name"):
-            steps.append(f"  - slot_was_set:\n    - {event['name']}: {_q(event.get('value'))}\n")
+            value = _redact_slot(str(event["name"]), event.get("value"), options)
+            steps.append(f"  - slot_was_set:\n    - {event['name']}: {_q(value)}\n")
         elif kind == "active_loop":
             steps.append(f"  - active_loop: {event.get('name') or 'null'}\n")
     return steps

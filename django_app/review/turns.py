@@ -66,7 +66,8 @@ def _runners_up(parse: dict[str, Any], intent: str, count: int = 2) -> list[dict
 def review_turns(tracker: dict[str, Any]) -> list[ReviewTurn]:
     """The tracker's user messages in order, each with what Rasa predicted and did after it.
 
-    A ``restart`` event starts the list again (the conversation before it is gone from Rasa's view too).
+    The whole history, across ``restart`` events (the importer asks Rasa for every event), so a message keeps its
+    position from one import to the next.
     """
     turns: list[ReviewTurn] = []
     for event in tracker.get("events") or []:
@@ -91,8 +92,6 @@ def review_turns(tracker: dict[str, Any]) -> list[ReviewTurn]:
             turns[-1].actions.append(str(event.get("name")))
         elif kind == "bot" and turns and event.get("text"):
             turns[-1].replies.append(str(event["text"]))
-        elif kind == "restart":
-            turns = []
     return turns
 
 

@@ -31,13 +31,21 @@ class UserTurn:
     actions: list[str] = field(default_factory=list)
 
 
-def tracker_fetch(*, api_url: str, token: str | None, conversation_id: str, timeout: float = 10.0) -> dict[str, Any]:
+def tracker_fetch(
+    *, api_url: str, token: str | None, conversation_id: str, timeout: float = 10.0, include_events: str | None = None
+) -> dict[str, Any]:
     """The tracker of one conversation from Rasa's HTTP API (``GET /conversations/<id>/tracker``).
+
+    ``include_events``: Rasa's parameter of that name (``ALL``: the events before a restart too; Rasa's default,
+    ``AFTER_RESTART``, when None).
 
     Raises:
         TrackerUnavailable: The server did not answer, refused, or answered something that is not a tracker.
     """
-    query = urllib.parse.urlencode({"token": token} if token else {})
+    params = {"token": token} if token else {}
+    if include_events:
+        params["include_events"] = include_events
+    query = urllib.parse.urlencode(params)
     url = f"{api_url.rstrip('/')}/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker"
     if query:
         url += f"?{query}"

@@ -56,9 +56,9 @@ def test_flags_count_what_the_inbox_sorts_by():
     assert conversation_flags(fine).priority() == 0 and not ended_unsuccessfully(fine)
 
 
-def test_a_restart_starts_the_turns_again():
+def test_the_turns_go_on_across_a_restart():
     events = [user("a", "greet", 0.9), {"event": "restart"}, user("b", "goodbye", 0.9), bot("Bye")]
-    assert [(t.text, t.replies) for t in review_turns({"events": events})] == [("b", ["Bye"])]
+    assert [(t.text, t.replies) for t in review_turns({"events": events})] == [("a", []), ("b", ["Bye"])]
 
 
 @pytest.mark.parametrize(
@@ -325,3 +325,19 @@ def test_an_export_with_nothing_to_add_writes_no_nlu_file_and_removes_its_own_ea
     nlu.write_text("version: '3.1'\nnlu: []\n", encoding="utf-8")  # a file of the team's own at that path
     write_export(ExportPlan(), nlu=nlu, domain=domain)
     assert nlu.exists()
+
+
+def test_a_story_after_a_restart_keeps_the_review_numbering_of_messages():
+    events = [
+        user("hi", "greet", 0.9),
+        action("utter_greet"),
+        {"event": "restart"},
+        user("my parcel", "nlu_fallback", 0.3),
+        action("action_clarify"),
+    ]
+    # message 1 (counted across the restart, as the inbox numbers it) was corrected to check_order_status
+    steps = story_steps({"events": events}, {1: Verdict("check_order_status")}, {"check_order_status": "act_x"})
+    assert yaml.safe_load(render_stories({"s": steps}))["stories"][0]["steps"] == [
+        {"user": "my parcel", "intent": "check_order_status"},
+        {"action": "act_x"},
+    ]

@@ -64,6 +64,25 @@ def test_entities_over_personal_data_are_dropped_and_order_numbers_kept_as_place
     assert out == "order 1234567, mail (email)" and [e.type for e in ents] == ["order_id"]
 
 
+def test_slot_values_in_a_story_are_redacted_as_texts_are():
+    text = "send it to jo.smith@example.com, order 5342765"
+    events = [
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": "change_address"}}},
+        {"event": "slot", "name": "contact", "value": "jo.smith@example.com or +49 30 1234 5678"},
+        {"event": "slot", "name": "order_id", "value": "5342765"},
+        {"event": "slot", "name": "emails", "value": ["anna.schmidt@northwind.example"]},
+        {"event": "slot", "name": "confirmed", "value": True},
+        {"event": "action", "name": "utter_done"},
+    ]
+    placeholders = RedactionOptions(Redactor(TEAM, order_numbers=True), order_placeholders=True)
+    story = render_stories({"s": story_steps({"events": events}, {0: Verdict("change_address")}, {}, placeholders)})
+    assert all(secret.lower() not in story.lower() for secret in SECRETS), story
+    steps = yaml.safe_load(story)["stories"][0]["steps"]
+    slots = {k: v for step in steps for item in step.get("slot_was_set", []) for k, v in item.items()}
+    assert slots["order_id"] == "1234567" and slots["confirmed"] is True and "5342765" not in story
+    assert slots["contact"] == Redactor(TEAM).redact("jo.smith@example.com or +49 30 1234 5678")
+
+
 PII = st.sampled_from(SECRETS[:9])
 WORDS = st.lists(st.sampled_from(["my", "order", "refund", "please", "now", "card", "at", ",", "ok"]), max_size=6)
 

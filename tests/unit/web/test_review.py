@@ -45,7 +45,7 @@ class TrackerServer:
             def do_GET(self):  # noqa: N802 - the handler's API
                 path, _, query = self.path.partition("?")
                 parts = path.strip("/").split("/")
-                if query != "token=secret-token":
+                if query != "token=secret-token&include_events=ALL":  # every event, before a /restart too
                     self.send_response(401)
                     self.end_headers()
                     return
@@ -130,18 +130,35 @@ class ImportTests(ReviewTestCase):
         with mock.patch.dict(os.environ, {TOKEN_ENV: ""}), pytest.raises(ReviewError, match=TOKEN_ENV):
             services.conversation_import(chat=self.chat)
 
-    def test_reimport_keeps_corrections_and_a_message_gone_from_the_tracker_is_deleted(self):
+    def test_reimport_keeps_corrections_and_a_tracker_that_lost_messages_imports_nothing(self):
         review = self.imported()
         services.correction_set(message=review.messages.get(index=2), reviewer=self.alice, intent="human_handoff")
+        review = self.imported()  # again: predictions refreshed, the correction kept
+        assert review.messages.get(index=2).corrections.get().intent == "human_handoff"
         tracker = misunderstood_tracker()
         cut = next(i for i, e in enumerate(tracker["events"]) if e.get("text") == "talk to a human")
-        tracker["events"] = tracker["events"][:cut]
-        review = self.imported(tracker)
+        shorter = {**tracker, "events": tracker["events"][:cut]}
+        reset = {**tracker, "events": []}  # a tracker store that was reset answers an empty tracker
+        for other in (shorter, reset):
+            with pytest.raises(ReviewError, match=r"no longer holds message (0|2) as it was imported"):
+                self.imported(other)
+        swapped = misunderstood_tracker()
+        first = next(e for e in swapped["events"] if e.get("event") == "user")
+        first["text"] = "something else entirely"  # the same position, another text: not the message reviewed
+        with pytest.raises(ReviewError, match="no longer holds message 0"):
+            self.imported(swapped)
+        message = review.messages.get(index=2)
+        assert message.deleted_at is None and message.text == "talk to a human" and message.corrections.exists()
+        assert ReviewConversation.objects.get(pk=review.pk).events  # nothing was touched
+
+    def test_a_message_deleted_at_the_users_request_stays_deleted_when_imported_again(self):
+        review = self.imported()
+        services.correction_set(message=review.messages.get(index=2), reviewer=self.alice, intent="human_handoff")
+        services.message_delete(message=review.messages.get(index=2))
+        review = self.imported()  # still in Rasa's tracker: it stays deleted here
         gone = review.messages.get(index=2)
         assert gone.deleted_at is not None and gone.text == "" and not gone.corrections.exists()
         assert ReviewConversation.objects.get(pk=review.pk).events == []
-        review = self.imported()  # back in a later tracker? it stays deleted
-        assert review.messages.get(index=2).text == ""
 
     def test_study_conversations_bring_participants_labels_and_success(self):
         from studies.models import Annotation, Message, StudyConversation
@@ -417,6 +434,21 @@ class AdminTests(ReviewTestCase):
         outsider.force_login(User.objects.create_user("visitor"))
         response = outsider.get(self.page())
         assert response.status_code == 302 and "login" in response["Location"]
+
+    def test_staff_who_may_only_view_cannot_mark_conversations_reviewed(self):
+        from django.contrib.auth.models import Permission
+
+        viewer = User.objects.create_user("viewer", is_staff=True)
+        viewer.user_permissions.add(Permission.objects.get(codename="view_reviewconversation"))
+        client = Client()
+        client.force_login(viewer)
+        url = reverse("admin:review_reviewconversation_changelist")
+        assert client.get(url).status_code == 200
+        action = {"action": "mark_reviewed", "_selected_action": [self.review.pk]}
+        client.post(url, action)
+        assert not ReviewConversation.objects.get(pk=self.review.pk).reviewed
+        self.client.post(url, action)  # a reviewer who may change it
+        assert ReviewConversation.objects.get(pk=self.review.pk).reviewed
 
 
 @pytest.mark.parametrize("name", ["review_import", "review_export", "review_story"])
