@@ -92,13 +92,17 @@ def judge(request: HttpRequest, slug: str) -> HttpResponse:
 def staff_judge(request: HttpRequest, study: Study) -> HttpResponse:
     """A staff member judges pairs as a rater (from the study's admin page; ``admin_view`` checks staff).
 
-    The rater is the participant enrolled under the external id ``staff-<user id>`` (source ``staff``, kept as its
-    keyed hash like any external id), so a staff member resumes in any browser and their judgements can be told
-    apart; they go through the same consent, quiz and instructions.
+    The rater is the participant enrolled under an external id derived from the user's id with the site's secret
+    (``services.staff_external_id``, source ``staff``, kept as its keyed hash like any external id): a staff member
+    resumes in any browser, their judgements can be told apart, and nobody can arrive with that id in a crowd link
+    (nor is a staff rater ever resumed from one). They go through the same consent, quiz and instructions.
     """
     try:
         participant = services.participant_enrol(
-            study=study, source="staff", external_id=f"staff-{request.user.pk}", invite=study.invite_token
+            study=study,
+            source=services.STAFF_SOURCE,
+            external_id=services.staff_external_id(request.user.pk),
+            invite=study.invite_token,
         )
     except StudyError as exc:
         return _page(request, "closed.html", study, message=str(exc), status=403)

@@ -184,6 +184,16 @@ def external_id_from(params: dict[str, str]) -> tuple[str, str]:
     return "", ""
 
 
+#: The source of a staff member judging from the admin (pairwise studies).
+STAFF_SOURCE = "staff"
+
+
+def staff_external_id(user_pk: int) -> str:
+    """A staff rater's external id: keyed by the site's secret, so nobody can arrive with it in a link."""
+    digest = hmac.new(settings.SECRET_KEY.encode("utf-8"), f"staff-rater:{user_pk}".encode(), hashlib.sha256)
+    return f"staff-{digest.hexdigest()[:32]}"
+
+
 def participant_enrol(*, study: Study, source: str = "", external_id: str = "", invite: str = "") -> Participant:
     """A participant of the study: the one already enrolled under this external id, or a new one.
 
@@ -200,6 +210,9 @@ def participant_enrol(*, study: Study, source: str = "", external_id: str = "", 
     if digest:
         found = Participant.objects.filter(study=study, external_id_hash=digest).first()
         if found is not None:
+            if (found.external_source == STAFF_SOURCE) != (source == STAFF_SOURCE):
+                # a staff rater is never resumed from a crowd link, nor a crowd participant from the admin
+                raise StudyClosed("This link is not valid. Please use the link you were sent.")
             return found
     try:
         with transaction.atomic():

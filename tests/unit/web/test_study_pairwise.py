@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client, TestCase
 from django.urls import reverse
-from studies import pairwise
+from studies import pairwise, services
 from studies.analysis import analyze, parse_pairwise
 from studies.analysis_data import study_data, study_live_progress
 from studies.models import JudgedPair, Participant, Study
@@ -607,6 +607,14 @@ class StaffRaters(PairwiseBase):
         assert Participant.objects.filter(study=self.study).count() == 1
         stranger = Client().get(url)
         assert stranger.status_code == 302 and stranger["Location"].startswith(reverse("admin:login"))
+        # nobody takes the staff rater over with a crowd link, not even knowing the user's id
+        start = reverse("studies:start", args=[self.study.slug])
+        for guess in (f"staff-{user.pk}", services.staff_external_id(user.pk)):
+            visitor = Client()
+            visitor.get(f"{start}?PROLIFIC_PID={guess}")
+            assert Participant.objects.filter(study=self.study, external_source="staff").count() == 1
+            session = visitor.session.get("studies", {})
+            assert str(rater.pk) not in session.values()
 
 
 def test_the_example_pairwise_file_reads():
