@@ -358,22 +358,20 @@ def read_pairs_csv(
     ]
 
 
-def load_config(path: str | Path) -> RetrievalConfig:
-    """Settings from a YAML file (``threshold``, ``team_names``, ``exclude_conversations``, ``ngram_min/max``).
-
-    Raises:
-        ConversionError: Not YAML, or an unknown key, or a value out of range.
-    """
+def _read_settings(path: Path) -> dict[str, Any]:
     import yaml
 
-    path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConversionError(f"cannot read the retrieval settings: {exc}", path) from exc
     if not isinstance(data, dict):
         raise ConversionError("the retrieval settings must be a mapping", path)
-    data.pop("pairs", None)  # where the pairs are: read by the caller
+    return data
+
+
+def _config_from(data: dict[str, Any], path: Path) -> RetrievalConfig:
+    data = {k: v for k, v in data.items() if k != "pairs"}  # where the pairs are: read by the caller
     known = {"threshold", "team_names", "exclude_conversations", "ngram_min", "ngram_max"}
     unknown = sorted(set(data) - known)
     if unknown:
@@ -388,6 +386,16 @@ def load_config(path: str | Path) -> RetrievalConfig:
         )
     except (TypeError, ValueError) as exc:
         raise ConversionError(str(exc), path) from exc
+
+
+def load_config(path: str | Path) -> RetrievalConfig:
+    """Settings from a YAML file (``threshold``, ``team_names``, ``exclude_conversations``, ``ngram_min/max``).
+
+    Raises:
+        ConversionError: Not YAML, or an unknown key, or a value out of range.
+    """
+    path = Path(path)
+    return _config_from(_read_settings(path), path)
 
 
 def index_path(pairs: Sequence[PastPair], out_dir: str | Path, config: RetrievalConfig) -> Path:
@@ -435,8 +443,6 @@ def index_for_bot(
     """
     import shutil
 
-    import yaml
-
     settings, out_dir = Path(settings), Path(out_dir)
     stable = out_dir / current if current else None
     found: Path | None = None
@@ -445,10 +451,10 @@ def index_for_bot(
         if not found.is_file():
             raise ConversionError("no such pairs file", found)
     if settings.is_file():
-        config = load_config(settings)
+        data = _read_settings(settings)
+        config = _config_from(data, settings)
         if found is None:
-            raw = yaml.safe_load(settings.read_text(encoding="utf-8")) or {}
-            candidate = settings.parent / str(raw.get("pairs") or "telegram_pairs.csv")
+            candidate = settings.parent / str(data.get("pairs") or "telegram_pairs.csv")
             found = candidate if candidate.is_file() else None
     else:
         config = RetrievalConfig()

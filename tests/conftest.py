@@ -20,8 +20,8 @@ import pytest
 
 from launcher import paths
 from launcher.build import convert, copy_bot_sources, train
-from launcher.services import Stack, StackConfig, free_port, migrate_django
-from tests.stacks import SeveralBots, several_bots_stack, stack_env
+from launcher.services import Stack, migrate_django
+from tests.stacks import SeveralBots, several_bots_stack, stack_config, stack_env
 
 ARTIFACTS = paths.REPO / "test-artifacts"
 
@@ -58,18 +58,9 @@ def demo_bot(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @contextmanager
 def launch_stack(demo_bot: tuple[Path, Path], state: Path, **env_overrides: str) -> Iterator[RunningStack]:
     """Start the three services for real on free ports, with fresh secrets and databases under ``state``."""
-    bot_dir, model = demo_bot
     env = {**stack_env(state), "RASA_API_TOKEN": secrets.token_urlsafe(32), **env_overrides}
     secret = env["RASA_JWT_SECRET"]
-    cfg = StackConfig(
-        bot_dir=bot_dir,
-        model=model,
-        log_dir=state / "logs",
-        env=env,
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        django_port=free_port(),
-    )
+    cfg = stack_config(demo_bot, state, env)
     migrate_django(env)
     stack = Stack(cfg)
     stack.start()

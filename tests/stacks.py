@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from launcher.__main__ import LOGREG_BOT, SCRIPTED_BOT, write_bots_file
 from launcher.build import train
@@ -25,6 +26,21 @@ def stack_env(state: Path) -> dict[str, str]:
         "RASA_TRACKER_DB": str(state / "tracker.sqlite3"),
         "ACTIONS_DATABASE_URL": f"sqlite:///{state / 'orders.sqlite3'}",
     }
+
+
+def stack_config(demo_bot: tuple[Path, Path], state: Path, env: dict[str, str], **more: Any) -> StackConfig:
+    """The demo bot's stack on free ports, logging under ``state`` (``more``: more bots, ``StackConfig``'s fields)."""
+    bot_dir, model = demo_bot
+    return StackConfig(
+        bot_dir=bot_dir,
+        model=model,
+        log_dir=state / "logs",
+        env=env,
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        django_port=free_port(),
+        **more,
+    )
 
 
 @dataclass
@@ -57,21 +73,17 @@ def several_bots_stack(
         extra_env: More environment for every service (a study's ``STUDIES_ID_KEY``, say).
         rasa_api: Turn on the demo bot's HTTP API (with a fresh ``RASA_API_TOKEN``), registered for the site.
     """
-    bot_dir, model = demo_bot
+    bot_dir = demo_bot[0]
     logreg_id, logreg_label, logreg_config = LOGREG_BOT
     faq_id, faq_label, faq_class = SCRIPTED_BOT
     env = {**stack_env(state), **(extra_env or {})}
     secret = env["RASA_JWT_SECRET"]
     if rasa_api:
         env["RASA_API_TOKEN"] = secrets.token_urlsafe(32)
-    cfg = StackConfig(
-        bot_dir=bot_dir,
-        model=model,
-        log_dir=state / "logs",
-        env=env,
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        django_port=free_port(),
+    cfg = stack_config(
+        demo_bot,
+        state,
+        env,
         more_rasa=[RasaBot(logreg_id, logreg_label, train(bot_dir, config=logreg_config), free_port())],
         scripted=ScriptedServer(free_port(), {faq_id: (faq_label, faq_class)}),
     )

@@ -108,15 +108,12 @@ def conversations_import(
         return [_store(chat, tracker, low_confidence) for chat, tracker in trackers]
 
 
-def _check_same_history(chat: Conversation, turns: list[ReviewTurn]) -> None:
+def _check_same_history(chat: Conversation, review: ReviewConversation, turns: list[ReviewTurn]) -> None:
     """Refuse a tracker that no longer holds the messages imported before (a reset or replaced tracker store).
 
     Matching by position would put reviewers' corrections on other texts, and wiping what is missing would
     destroy them; so nothing is imported and the reviewer decides (delete the review, or the messages, first).
     """
-    review = ReviewConversation.objects.filter(chat=chat).first()
-    if review is None:
-        return
     for message in review.messages.filter(deleted_at__isnull=True).order_by("index"):
         if message.index >= len(turns) or turns[message.index].text != message.text:
             raise ReviewError(
@@ -129,12 +126,12 @@ def _check_same_history(chat: Conversation, turns: list[ReviewTurn]) -> None:
 @transaction.atomic
 def _store(chat: Conversation, tracker: dict[str, Any], low_confidence: float) -> ReviewConversation:
     turns = review_turns(tracker)
-    _check_same_history(chat, turns)
     flags = conversation_flags(turns, low_confidence=low_confidence)
     labels, success = _study_facts(chat, turns)
     annotated = sum(1 for item in labels if _troubling(item))
     unsuccessful = success is False or (success is None and ended_unsuccessfully(turns))
     review, _ = ReviewConversation.objects.select_for_update().get_or_create(chat=chat, defaults={"bot": chat.bot})
+    _check_same_history(chat, review, turns)  # raising undoes the transaction, a row created just now included
     review.bot = chat.bot
     study = hasattr(chat, "study_conversation")  # False when the reverse one-to-one has no row
     review.source = ReviewConversation.Source.STUDY if study else ReviewConversation.Source.LIVE

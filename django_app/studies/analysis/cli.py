@@ -119,7 +119,17 @@ def _analyze(parser: argparse.ArgumentParser, argv: list[str]) -> int:
         exclusions=args.exclusions,
         choices=args.choices,
     )
-    result = analyze(
+    result = analyze_as_asked(data, args)
+    if args.charts:
+        for path in write_charts(result, args.charts):
+            print(f"wrote {path}", file=sys.stderr)
+    print(render_as_asked(result, args), end="")
+    return 0
+
+
+def analyze_as_asked(data, args: argparse.Namespace) -> AnalysisResult:  # noqa: ANN001 - the readers' StudyData
+    """``analyze`` with the options ``analyze`` parsed (``manage.py study_analyze STUDY`` parses the same ones)."""
+    return analyze(
         data,
         draws=args.draws,
         seed=args.seed,
@@ -130,18 +140,25 @@ def _analyze(parser: argparse.ArgumentParser, argv: list[str]) -> int:
         difference=args.difference,
         power=args.power,
     )
-    if args.charts:
-        for path in write_charts(result, args.charts):
-            print(f"wrote {path}", file=sys.stderr)
+
+
+def render_as_asked(
+    result: AnalysisResult,
+    args: argparse.Namespace,
+    *,
+    title: str = "Study results",
+    html_title: str | None = None,
+    questions: dict[str, str] | None = None,
+) -> str:
+    """The result in the format the options ask for: ``--json``, ``--markdown``, ``--html`` (``html_title``, else
+    ``title``) or text."""
     if args.json:
-        print(json.dumps(result, indent=2, allow_nan=False))
-    elif args.markdown:
-        print(render_markdown(result), end="")
-    elif args.html:
-        print(render_html(result), end="")
-    else:
-        print(render_text(result), end="")
-    return 0
+        return json.dumps(result, indent=2, allow_nan=False) + "\n"
+    if args.markdown:
+        return render_markdown(result, title=title, questions=questions)
+    if args.html:
+        return render_html(result, title=html_title or title, questions=questions)
+    return render_text(result, title=title, questions=questions)
 
 
 def _plan(parser: argparse.ArgumentParser, argv: list[str]) -> int:

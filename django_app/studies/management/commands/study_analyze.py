@@ -8,12 +8,11 @@ reproducible. A bad file is one line on stderr naming the file, line and column,
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from studies.analysis import DEFAULT_DRAWS, AnalysisError, analyze, cli, render_html, render_markdown, render_text
+from studies.analysis import DEFAULT_DRAWS, AnalysisError, cli
 from studies.analysis_data import question_texts, study_data
 from studies.models import Study
 
@@ -63,28 +62,13 @@ class Command(BaseCommand):
         # the library's own parser checks the options (ranges, defaults); the records come from the database
         parsed = parse_analyze_options(argv)
         try:
-            result = analyze(
-                study_data(record),
-                draws=parsed.draws,
-                seed=parsed.seed,
-                include_excluded=parsed.include_excluded,
-                levels={question: "nominal" for question in parsed.nominal},
-                alpha=parsed.alpha,
-                win_rate=parsed.win_rate,
-                difference=parsed.difference,
-                power=parsed.power,
-            )
+            result = cli.analyze_as_asked(study_data(record), parsed)
         except AnalysisError as error:
             raise CommandError(f"error: {error}") from error
         if parsed.charts:
             for path in cli.write_charts(result, parsed.charts):
                 self.stderr.write(f"wrote {path}")
-        texts = question_texts(record)
-        if parsed.json:
-            self.stdout.write(json.dumps(result, indent=2, allow_nan=False))
-        elif parsed.markdown:
-            self.stdout.write(render_markdown(result, title=record.title, questions=texts), ending="")
-        elif parsed.html:
-            self.stdout.write(render_html(result, title=f"{record.title}: results", questions=texts), ending="")
-        else:
-            self.stdout.write(render_text(result, title=record.title, questions=texts), ending="")
+        text = cli.render_as_asked(
+            result, parsed, title=record.title, html_title=f"{record.title}: results", questions=question_texts(record)
+        )
+        self.stdout.write(text, ending="")
